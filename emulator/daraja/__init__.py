@@ -1,0 +1,1 @@
+"""Daraja API families, one package each; families never import each other."""

@@ -1,0 +1,1 @@
+"""OAuth: client-credential tokens for every other API."""

@@ -1,0 +1,78 @@
+"""Issuing and checking access tokens (reference 1); knows nothing of HTTP."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from datetime import datetime, timedelta
+from typing import Mapping
+
+from ...errors import InvalidAccessToken, InvalidAuthentication, InvalidGrantType, UnknownCredentials
+from ...ids import IdSource
+from ...store import Store, Token
+
+log = logging.getLogger("emulator.oauth")
+GRANT_TYPE = "client_credentials"
+EXPIRES_IN = "3599"  # a string on the wire, in every capture
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str]:
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        raise InvalidAuthentication()
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidAuthentication() from None
+    key, sep, secret = decoded.partition(":")
+    if not sep or not key or not secret:
+        raise InvalidAuthentication()
+    return key, secret
+
+
+class OAuthBackend:
+    def __init__(
+        self, store: Store, ids: IdSource, apps: Mapping[str, str], lifetime: float = 3600.0
+    ) -> None:
+        self._store = store
+        self._ids = ids
+        self._apps = apps  # consumer key -> secret; empty accepts any credentials
+        self._lifetime = timedelta(seconds=lifetime)
+        self._issued = 0
+
+    def issue(self, authorization: str | None, grant_type: str | None, now: datetime) -> Token:
+        key, secret = _basic_credentials(authorization)
+        if grant_type != GRANT_TYPE:
+            raise InvalidGrantType()
+        if self._apps and self._apps.get(key) != secret:
+            log.info("oauth refused: consumer key %r is not a configured app (see --app)", key)
+            raise UnknownCredentials()
+        token = Token(self._ids.token(), key, now + self._lifetime)
+        self._store.tokens[token.value] = token
+        self._prune(now)
+        return token
+
+    def check(self, authorization: str | None, now: datetime) -> Token:
+        """The Bearer token's record, or InvalidAccessToken (missing, unknown or expired)."""
+        scheme, _, value = (authorization or "").strip().partition(" ")
+        token = self._store.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            raise InvalidAccessToken()
+        if token.expires_at <= now:
+            raise InvalidAccessToken("Invalid Access Token")
+        return token
+
+    def expire_all(self, now: datetime) -> int:
+        """Make every issued token expire now (for testing a client's token refresh)."""
+        tokens = self._store.tokens
+        for value, token in tokens.items():
+            tokens[value] = Token(token.value, token.consumer_key, min(token.expires_at, now))
+        return len(tokens)
+
+    def _prune(self, now: datetime) -> None:
+        self._issued += 1
+        if self._issued % 1000 == 0:
+            tokens = self._store.tokens
+            for value in [v for v, t in tokens.items() if t.expires_at <= now]:
+                del tokens[value]

@@ -1,0 +1,29 @@
+"""GET /oauth/v1/generate: thin handler over OAuthBackend."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ...errors import UnknownCredentials
+from ...http import log_request
+from .backend import EXPIRES_IN
+
+
+async def generate(request: Request) -> Response:
+    emu = request.app.state.emulator
+    try:
+        token = emu.oauth.issue(
+            request.headers.get("authorization"),
+            request.query_params.get("grant_type"),
+            emu.clock.now(),
+        )
+    except UnknownCredentials:
+        log_request(request, 400, "unknown consumer key/secret (empty body, as Daraja)")
+        return Response(b"", status_code=400, media_type="text/plain")
+    log_request(request, 200, f"token issued to consumer key {token.consumer_key!r}")
+    return JSONResponse({"access_token": token.value, "expires_in": EXPIRES_IN})
+
+
+routes = [Route("/oauth/v1/generate", generate, methods=["GET"])]

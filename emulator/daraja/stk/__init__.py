@@ -1,0 +1,1 @@
+"""M-Pesa Express (STK Push): process request, query, and the result callback."""

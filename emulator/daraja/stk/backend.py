@@ -1,0 +1,155 @@
+"""STK rules: credentials, the subscriber lock, scenario choice, completion, query.
+
+Pure domain: `now` is passed in, nothing here does I/O or knows HTTP. Scheduling the outcome
+and posting callbacks belong to the runtime above it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from datetime import datetime
+from typing import Mapping
+
+from ...errors import (
+    BEING_PROCESSED,
+    MERCHANT_UNKNOWN,
+    SUBSCRIBER_LOCKED,
+    WRONG_CREDENTIALS,
+    BadRequest,
+    ProcessingError,
+)
+from ...ids import IdSource
+from ...resultcodes import PUSH_ERROR, TIMEOUT, describe
+from ...scenario.engine import Choice, ScenarioSet
+from ...store import Store
+from .models import PushRequest, QueryRequest, State, Transaction
+
+log = logging.getLogger("emulator.stk")
+MAX_PROMPT = 182  # characters a handset prompt may take; longer ends as 1025 (reference 2.1)
+BUSINESS_NAME = "DARAJA EMULATOR"
+
+
+def prompt_text(req: PushRequest) -> str:
+    """The USSD prompt the customer's phone would show."""
+    return (
+        f"Do you want to pay KES {req.amount} to {BUSINESS_NAME} "
+        f"Account no. {req.account_reference}? Enter M-PESA PIN:"
+    )
+
+
+def password_problem(shortcode: str, passkey: str, password: str, timestamp: str) -> str | None:
+    """Why Password is not base64(shortcode + passkey + timestamp), without revealing the passkey."""
+    try:
+        decoded = base64.b64decode(password, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return "Password is not valid base64"
+    if decoded == shortcode + passkey + timestamp:
+        return None
+    if not decoded.startswith(shortcode):
+        return f"Password does not start with BusinessShortCode {shortcode}"
+    if not decoded.endswith(timestamp):
+        return f"the timestamp inside Password ({decoded[-14:]!r}) differs from Timestamp {timestamp}"
+    inner = len(decoded) - len(shortcode) - len(timestamp)
+    return (
+        f"the passkey inside Password differs from the passkey registered for shortcode "
+        f"{shortcode} ({inner} characters, expected {len(passkey)})"
+    )
+
+
+class StkBackend:
+    def __init__(
+        self,
+        store: Store,
+        ids: IdSource,
+        scenarios: ScenarioSet,
+        merchants: Mapping[str, str],
+        *,
+        legacy_pending: bool = False,
+    ) -> None:
+        self.store = store
+        self.ids = ids
+        self.scenarios = scenarios  # replaced whole on reload or a new default
+        self._merchants = merchants  # shortcode -> passkey
+        self._legacy_pending = legacy_pending
+
+    def check_credentials(self, shortcode: str, password: str, timestamp: str) -> None:
+        passkey = self._merchants.get(shortcode)
+        if passkey is None:
+            log.warning(
+                "refused: shortcode %s is not registered; add it with --shortcode %s:PASSKEY "
+                "(or DARAJA_SHORTCODES)", shortcode, shortcode,
+            )
+            raise ProcessingError(MERCHANT_UNKNOWN)
+        problem = password_problem(shortcode, passkey, password, timestamp)
+        if problem:
+            log.warning("refused: Wrong credentials: %s", problem)
+            raise ProcessingError(WRONG_CREDENTIALS)
+
+    def push(self, req: PushRequest, now: datetime) -> Transaction:
+        """Accept a push, or raise the DarajaError live Daraja would answer."""
+        self.check_credentials(req.business_short_code, req.password, req.timestamp)
+        if req.phone in self.store.locks:
+            log.info("refused: phone %s already has a pending push", req.phone)
+            raise ProcessingError(SUBSCRIBER_LOCKED)
+        txn = self._new_transaction(req, self._choose(req), now)
+        self.store.add(txn)
+        return txn
+
+    def _choose(self, req: PushRequest) -> Choice:
+        queued = self._pop_queued(req.phone)
+        if queued is not None:
+            return Choice(self.scenarios.get(queued), f"queued outcome '{queued}'")
+        return self.scenarios.choose(req.phone, req.amount, req.account_reference)
+
+    def _pop_queued(self, phone: str) -> str | None:
+        for key in (phone, None):
+            queue = self.store.queued.get(key)
+            if queue:
+                return queue.popleft()
+        return None
+
+    def _new_transaction(self, req: PushRequest, choice: Choice, now: datetime) -> Transaction:
+        s = choice.scenario
+        code, desc, reason = s.result_code, s.result_desc, choice.reason
+        delay = s.delay.pick(self.ids.rng)
+        state = State.PENDING
+        if len(prompt_text(req)) > MAX_PROMPT:
+            code, desc, delay = PUSH_ERROR, str(describe(PUSH_ERROR)), min(delay, 3.0)
+            reason += f"; prompt longer than {MAX_PROMPT} characters, so it ends as 1025"
+        elif s.manual:
+            code, desc, delay, state = TIMEOUT, str(describe(TIMEOUT)), s.manual_timeout, State.WAITING
+        txn = Transaction(
+            merchant_request_id=self.ids.merchant_request_id(),
+            checkout_request_id=self.ids.checkout_request_id(now, req.phone),
+            request=req, scenario=s, reason=reason, created_at=now, delay=delay,
+            planned_code=code, planned_desc=desc, state=state,
+        )
+        txn.timeline.append((now, f"push accepted; {reason}"))
+        return txn
+
+    def complete(
+        self, checkout_id: str, now: datetime, outcome: tuple[int | str, str] | None = None,
+        note: str = "outcome due",
+    ) -> Transaction | None:
+        """End a transaction exactly once; None when it is unknown or already final."""
+        txn = self.store.transactions.get(checkout_id)
+        if txn is None or txn.is_final:
+            return None
+        code, desc = outcome or (txn.planned_code, txn.planned_desc)
+        txn.move(State.COMPLETED, now, f"{note}: ResultCode {code}")
+        txn.result_code, txn.result_desc, txn.completed_at = code, desc, now
+        if code == 0:
+            txn.receipt = self.ids.receipt(now)
+        self.store.finish(txn)
+        return txn
+
+    def query(self, req: QueryRequest, now: datetime) -> Transaction:
+        self.check_credentials(req.business_short_code, req.password, req.timestamp)
+        txn = self.store.transactions.get(req.checkout_request_id)
+        if txn is None or txn.request.business_short_code != req.business_short_code:
+            raise BadRequest("CheckoutRequestID")
+        if not txn.is_final and self._legacy_pending:
+            raise ProcessingError(BEING_PROCESSED, request_id=txn.checkout_request_id)
+        return txn

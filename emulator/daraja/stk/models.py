@@ -1,0 +1,102 @@
+"""STK transactions and their explicit state machine (no HTTP, no clock reads)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ...scenario.model import Scenario
+
+
+class State(str, enum.Enum):
+    PENDING = "pending"  # prompt on the phone; ends when the scenario's delay runs out
+    WAITING = "waiting"  # manual scenario: waits for a decision from the customer's phone
+    COMPLETED = "completed"  # final: result fixed, lock released, query answers it
+
+
+# maps state -> states it may move to; COMPLETED is terminal
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.PENDING: frozenset({State.COMPLETED}),
+    State.WAITING: frozenset({State.COMPLETED}),
+    State.COMPLETED: frozenset(),
+}
+
+
+class InvalidTransition(Exception):
+    """A move the state machine forbids, such as completing a transaction twice."""
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """A validated STK push; numbers that arrive as JSON numbers are kept as text."""
+
+    business_short_code: str
+    password: str
+    timestamp: str
+    transaction_type: str
+    amount: int
+    party_a: str
+    party_b: str
+    phone: str
+    callback_url: str
+    account_reference: str
+    transaction_desc: str
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    business_short_code: str
+    password: str
+    timestamp: str
+    checkout_request_id: str
+
+
+@dataclass
+class CallbackAttempt:
+    """One POST of a result callback, as it went."""
+
+    at: datetime
+    url: str
+    status: int | None  # HTTP status, None when no answer came
+    error: str | None  # why no answer came (refused, timeout, ...)
+    latency_ms: float
+    response_body: str  # truncated
+    payload: dict[str, object]
+
+
+@dataclass
+class Transaction:
+    """One accepted push, from prompt to result."""
+
+    merchant_request_id: str
+    checkout_request_id: str
+    request: PushRequest
+    scenario: Scenario
+    reason: str  # why this scenario was chosen
+    created_at: datetime
+    delay: float  # seconds until the outcome: scenario seconds, or real seconds when WAITING
+    planned_code: int | str  # the outcome the scenario holds for it (a decision may change it)
+    planned_desc: str
+    state: State = State.PENDING
+    result_code: int | str | None = None
+    result_desc: str | None = None
+    completed_at: datetime | None = None
+    receipt: str | None = None
+    attempts: list[CallbackAttempt] = field(default_factory=list)
+    timeline: list[tuple[datetime, str]] = field(default_factory=list)
+
+    @property
+    def phone(self) -> str:
+        return self.request.phone
+
+    @property
+    def is_final(self) -> bool:
+        return self.state is State.COMPLETED
+
+    def move(self, to: State, at: datetime, note: str) -> None:
+        """Change state through the transition table, recording why."""
+        if to not in TRANSITIONS[self.state]:
+            raise InvalidTransition(f"{self.checkout_request_id}: {self.state.value} -> {to.value}")
+        self.state = to
+        self.timeline.append((at, note))

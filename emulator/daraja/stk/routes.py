@@ -1,0 +1,42 @@
+"""STK endpoints: parse, one backend call, serialise."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ...http import log_request, read_json
+from . import wire
+
+
+async def process_request(request: Request) -> Response:
+    emu = request.app.state.emulator
+    now = emu.clock.now()
+    emu.oauth.check(request.headers.get("authorization"), now)
+    body = await read_json(request, emu.settings.max_body_bytes)
+    push = wire.parse_push(body, require_https=emu.settings.require_https)
+    txn = emu.stk.push(push, now)
+    emu.runtime.accepted(txn)
+    log_request(
+        request, 200,
+        f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: {txn.reason}",
+    )
+    return JSONResponse(wire.push_response(txn))
+
+
+async def query(request: Request) -> Response:
+    emu = request.app.state.emulator
+    now = emu.clock.now()
+    emu.oauth.check(request.headers.get("authorization"), now)
+    body = await read_json(request, emu.settings.max_body_bytes)
+    txn = emu.stk.query(wire.parse_query(body), now)
+    answer = wire.query_response(txn, emu.settings.query_wording)
+    log_request(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
+    return JSONResponse(answer)
+
+
+routes = [
+    Route("/mpesa/stkpush/v1/processrequest", process_request, methods=["POST"]),
+    Route("/mpesa/stkpushquery/v1/query", query, methods=["POST"]),
+]

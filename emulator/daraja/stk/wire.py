@@ -1,0 +1,201 @@
+"""JSON <-> domain for STK: field validation with Daraja's exact messages, and wire bodies.
+
+Validation follows live Daraja (reference 2.1, 2.3, 8): numbers may arrive as JSON numbers or
+strings and are compared as text; unknown fields are ignored; checks run in Daraja's field order,
+so a body that is not JSON at all fails on BusinessShortCode first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from ...clock import eat
+from ...errors import BadRequest
+from ...resultcodes import PENDING_QUERY_CODE, PENDING_QUERY_DESC
+from .models import PushRequest, QueryRequest, Transaction
+
+TRANSACTION_TYPES = frozenset({"CustomerPayBillOnline", "CustomerBuyGoodsOnline"})
+MAX_AMOUNT = 250_000  # KES per transaction today [DOCS FAQ]
+_SHORTCODE = re.compile(r"[0-9]{5,8}")
+_MSISDN = re.compile(r"254[71][0-9]{8}")
+_TIMESTAMP = re.compile(r"[0-9]{14}")
+_AMOUNT = re.compile(r"[0-9]+(\.0+)?")
+_URL_FORBIDDEN = re.compile(r"[\s<>{}\"'`|\\^]")
+
+ACCEPTED = "Success. Request accepted for processing"
+QUERY_ACCEPTED = {
+    "typo": "The service request has been accepted successsfully",  # sic: the live wire text
+    "docs": "The service request has been accepted successfully",
+}
+
+
+def _text(value: Any) -> str | None:
+    """A JSON string or whole number as text; anything else (bool, null, list, 4.5) is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else None
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _field(body: Any, name: str, label: str, ok: Callable[[str], bool]) -> str:
+    value = _text(body.get(name)) if isinstance(body, dict) else None
+    if value is None or not ok(value):
+        raise BadRequest(label)
+    return value
+
+
+def _full(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda text: pattern.fullmatch(text) is not None
+
+
+def _valid_timestamp(text: str) -> bool:
+    if not _TIMESTAMP.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
+def _amount(body: Any) -> int:
+    text = _field(body, "Amount", "Amount", _full(_AMOUNT))
+    amount = int(text.split(".", 1)[0])
+    if not 1 <= amount <= MAX_AMOUNT:
+        raise BadRequest("Amount")
+    return amount
+
+
+def valid_callback_url(url: str, *, require_https: bool) -> bool:
+    """Placeholders, stray spaces and non-URLs fail at request time, as on live Daraja."""
+    if not url or len(url) > 2048 or _URL_FORBIDDEN.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    schemes = ("https",) if require_https else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname:
+        return False
+    return port is None or 0 < port < 65536
+
+
+def _nonempty(text: str) -> bool:
+    return bool(text.strip())
+
+
+def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
+    """Validate a processrequest body in Daraja's order; raises BadRequest naming the field."""
+    shortcode = _field(body, "BusinessShortCode", "BusinessShortCode", _full(_SHORTCODE))
+    password = _field(body, "Password", "Password", _nonempty)
+    timestamp = _field(body, "Timestamp", "Timestamp", _valid_timestamp)
+    kind = _field(body, "TransactionType", "TransactionType", TRANSACTION_TYPES.__contains__)
+    amount = _amount(body)
+    party_a = _field(body, "PartyA", "PartyA", _full(_MSISDN))
+    party_b = _field(body, "PartyB", "PartyB", _full(_SHORTCODE))
+    phone = _field(body, "PhoneNumber", "PhoneNumber", _full(_MSISDN))
+    url = _field(
+        body, "CallBackURL", "CallBackURL", lambda u: valid_callback_url(u, require_https=require_https)
+    )
+    reference = _field(body, "AccountReference", "AccountReference", _nonempty)
+    remarks = _field(body, "TransactionDesc", "Remarks", _nonempty)
+    return PushRequest(
+        shortcode, password, timestamp, kind, amount, party_a, party_b, phone, url, reference, remarks
+    )
+
+
+def parse_query(body: Any) -> QueryRequest:
+    shortcode = _field(body, "BusinessShortCode", "BusinessShortCode", _full(_SHORTCODE))
+    password = _field(body, "Password", "Password", _nonempty)
+    timestamp = _field(body, "Timestamp", "Timestamp", _valid_timestamp)
+    checkout = _field(body, "CheckoutRequestID", "CheckoutRequestID", _nonempty)
+    return QueryRequest(shortcode, password, timestamp, checkout)
+
+
+def push_response(txn: Transaction) -> dict[str, str]:
+    return {
+        "MerchantRequestID": txn.merchant_request_id,
+        "CheckoutRequestID": txn.checkout_request_id,
+        "ResponseCode": "0",
+        "ResponseDescription": ACCEPTED,
+        "CustomerMessage": ACCEPTED,
+    }
+
+
+def query_response(txn: Transaction, wording: str = "typo") -> dict[str, str]:
+    """The six-field query body; a pending transaction reports ResultCode "4999"."""
+    if txn.is_final:
+        code, desc = str(txn.result_code), str(txn.result_desc)
+    else:
+        code, desc = PENDING_QUERY_CODE, PENDING_QUERY_DESC
+    return {
+        "ResponseCode": "0",
+        "ResponseDescription": QUERY_ACCEPTED[wording],
+        "MerchantRequestID": txn.merchant_request_id,
+        "CheckoutRequestID": txn.checkout_request_id,
+        "ResultCode": code,
+        "ResultDesc": desc,
+    }
+
+
+class _Amount(float):
+    """A float that `encode_callback` renders with two decimals, as Daraja's bytes show (`1.00`)."""
+
+
+def callback_payload(txn: Transaction) -> dict[str, Any]:
+    """The stkCallback body: CallbackMetadata on success only; ResultCode a number when numeric."""
+    callback: dict[str, Any] = {
+        "MerchantRequestID": txn.merchant_request_id,
+        "CheckoutRequestID": txn.checkout_request_id,
+        "ResultCode": txn.result_code,
+        "ResultDesc": txn.result_desc,
+    }
+    if txn.result_code == 0 and txn.completed_at is not None:
+        callback["CallbackMetadata"] = {"Item": _success_items(txn, txn.completed_at)}
+    return {"Body": {"stkCallback": callback}}
+
+
+def _success_items(txn: Transaction, at: datetime) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [
+        {"Name": "Amount", "Value": _Amount(txn.request.amount)},
+        {"Name": "MpesaReceiptNumber", "Value": txn.receipt},
+    ]
+    if txn.scenario.balance.value == "empty":
+        items.append({"Name": "Balance"})
+    items.append({"Name": "TransactionDate", "Value": int(f"{eat(at):%Y%m%d%H%M%S}")})
+    items.append({"Name": "PhoneNumber", "Value": int(txn.request.phone)})
+    return items
+
+
+def encode_callback(payload: dict[str, Any]) -> bytes:
+    """Compact JSON in which the success Amount keeps its two decimals (`"Value":1.00`)."""
+    amounts: list[str] = []
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, _Amount):
+            amounts.append(f"{value:.2f}")
+            return _AMOUNT_MARK
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    text = json.dumps(mark(payload), separators=(",", ":"))
+    for amount in amounts:
+        text = text.replace(_AMOUNT_JSON, amount, 1)
+    return text.encode()
+
+
+_AMOUNT_MARK = "\u0001amount\u0001"  # a control character json escapes: no plain text collides
+_AMOUNT_JSON = json.dumps(_AMOUNT_MARK)

@@ -1,0 +1,75 @@
+"""One seeded source for every identifier Daraja hands out, so `--seed` reproduces them all."""
+
+from __future__ import annotations
+
+import random
+import string
+from datetime import datetime, timedelta
+
+from .clock import eat
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+_RECEIPT_ALPHABET = string.ascii_uppercase + string.digits
+_DAY_LETTERS = "123456789ABCDEFGHIJKLMNOPQRSTUV"  # day 1..31: 1-9, then A=10 .. V=31
+
+
+class IdSource:
+    """Generates ids in Daraja's current formats (reference 0, 2.2, 4.4)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)
+        hexes = [self._hex(n) for n in (4, 4, 4, 12)]
+        self._node = "-".join(hexes[:3]) + "-" + hexes[3]  # per-node constant prefix
+        self._counter = self._rng.randrange(100_000, 9_000_000)
+        self._last_ms: dict[str, datetime] = {}  # maps MSISDN -> time of its last CheckoutRequestID
+
+    @property
+    def rng(self) -> random.Random:
+        """The shared generator, for scenario delays, so a seed fixes them too."""
+        return self._rng
+
+    def _hex(self, n: int) -> str:
+        return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def request_id(self) -> str:
+        """`6e86-45dd-91ac-fd5d4178ab52` + counter, as in 2024+ error envelopes."""
+        return f"{self._node}{self._next()}"
+
+    def merchant_request_id(self) -> str:
+        return f"{self._node}{self._next()}"
+
+    def checkout_request_id(self, now: datetime, msisdn: str) -> str:
+        """`ws_CO_` + ddMMyyyyHHmmss (EAT) + unpadded ms + the MSISDN's last 9 digits.
+
+        Two pushes to one phone in the same millisecond get successive milliseconds, so the id
+        stays unique while keeping the real format.
+        """
+        moment = eat(now).replace(microsecond=(eat(now).microsecond // 1000) * 1000)
+        last = self._last_ms.get(msisdn)
+        if last is not None and moment <= last:
+            moment = last + timedelta(milliseconds=1)
+        self._remember(msisdn, moment, now)
+        ms = moment.microsecond // 1000
+        return f"ws_CO_{moment:%d%m%Y%H%M%S}{ms}{msisdn[-9:]}"
+
+    def _remember(self, msisdn: str, moment: datetime, now: datetime) -> None:
+        if len(self._last_ms) > 10_000:  # forget phones whose last id is safely in the past
+            cutoff = eat(now) - timedelta(seconds=1)
+            self._last_ms = {k: v for k, v in self._last_ms.items() if v > cutoff}
+        self._last_ms[msisdn] = moment
+
+    def receipt(self, now: datetime) -> str:
+        """10 characters: year letter (2017=L), month letter (Jan=A), day, 7 random."""
+        local = eat(now)
+        year = chr(ord("L") + local.year - 2017) if 2017 <= local.year <= 2031 else "Z"
+        month = chr(ord("A") + local.month - 1)
+        tail = "".join(self._rng.choice(_RECEIPT_ALPHABET) for _ in range(7))
+        return f"{year}{month}{_DAY_LETTERS[local.day - 1]}{tail}"
+
+    def token(self) -> str:
+        """28 alphanumerics, like every captured access token."""
+        return "".join(self._rng.choice(_TOKEN_ALPHABET) for _ in range(28))

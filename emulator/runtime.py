@@ -1,0 +1,87 @@
+"""Drives accepted transactions through time: the outcome when due, then the callback(s).
+
+Deliveries run as tasks that never raise into the request path; a slow or dead receiver delays
+nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .callbacks import CallbackSender
+from .clock import Clock
+from .daraja.stk.backend import StkBackend
+from .daraja.stk.models import State, Transaction
+from .daraja.stk.wire import callback_payload
+from .scenario.model import Delivery
+from .scheduler import Scheduler
+
+log = logging.getLogger("emulator.runtime")
+
+
+class Runtime:
+    def __init__(
+        self, backend: StkBackend, sender: CallbackSender, clock: Clock, time_scale: float
+    ) -> None:
+        self.backend = backend
+        self.scheduler = Scheduler()
+        self._sender = sender
+        self._clock = clock
+        self.time_scale = time_scale
+        self._tasks: set[asyncio.Task[None]] = set()  # callback posts in flight
+
+    def accepted(self, txn: Transaction) -> None:
+        """Schedule the outcome: scaled scenario delay, or real seconds for a manual wait."""
+        delay = txn.delay if txn.state is State.WAITING else txn.delay * self.time_scale
+        key = txn.checkout_request_id
+        self.scheduler.at(key, delay, lambda: self.finish(key))
+
+    def finish(
+        self, checkout_id: str, outcome: tuple[int | str, str] | None = None,
+        note: str = "outcome due",
+    ) -> Transaction | None:
+        """Complete the transaction now and start its delivery; None if it was already final."""
+        self.scheduler.cancel(checkout_id)
+        txn = self.backend.complete(checkout_id, self._clock.now(), outcome, note)
+        if txn is not None:
+            self._deliver(txn)
+        return txn
+
+    def fast_forward(self, checkout_id: str | None = None) -> int:
+        """Bring the outcome of one pending transaction, or all, forward to now."""
+        keys = [checkout_id] if checkout_id else self.scheduler.keys()
+        return sum(self.scheduler.run_now(k) for k in keys if not k.startswith("dup:"))
+
+    def _deliver(self, txn: Transaction) -> None:
+        mode = txn.scenario.callback
+        if mode is Delivery.NEVER:
+            txn.timeline.append((self._clock.now(), "callback withheld: scenario says never"))
+            return
+        self._spawn(txn)
+        if mode is Delivery.TWICE:
+            gap = txn.scenario.duplicate_gap * self.time_scale
+            self.scheduler.at(f"dup:{txn.checkout_request_id}", gap, lambda: self._spawn(txn))
+
+    def _spawn(self, txn: Transaction) -> None:
+        task = asyncio.get_running_loop().create_task(self._post(txn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _post(self, txn: Transaction) -> None:
+        attempt = await self._sender.post(txn.request.callback_url, callback_payload(txn))
+        txn.attempts.append(attempt)
+        outcome = attempt.status if attempt.status is not None else attempt.error
+        txn.timeline.append((attempt.at, f"callback posted to {attempt.url}: {outcome}"))
+
+    def reset(self) -> None:
+        """Forget every scheduled outcome and in-flight callback: none arrives later."""
+        self.scheduler.cancel_all()
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait for callbacks in flight (graceful shutdown)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)

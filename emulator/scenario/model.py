@@ -1,0 +1,91 @@
+"""Scenario data: plain frozen dataclasses, no I/O, no YAML."""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import random
+from dataclasses import dataclass, field
+
+
+class Delivery(str, enum.Enum):
+    """How the result callback is delivered; Safaricom itself never retries."""
+
+    ONCE = "once"
+    NEVER = "never"  # a lost callback: the shop must recover by querying
+    TWICE = "twice"  # a duplicate callback: the shop must apply it once
+
+
+class BalanceItem(str, enum.Enum):
+    """How the success callback carries the irregular Balance item (reference 4.1)."""
+
+    EMPTY = "empty"  # {"Name": "Balance"} with no Value, as in 2020-2022 captures
+    OMIT = "omit"  # absent, as in the official sample
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Seconds of scenario time before the outcome; a fixed value when low == high."""
+
+    low: float
+    high: float
+
+    def pick(self, rng: random.Random) -> float:
+        return self.low if self.low == self.high else rng.uniform(self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which pushes a scenario applies to; every condition given must hold."""
+
+    phones: frozenset[str] = frozenset()
+    amount_min: int | None = None
+    amount_max: int | None = None
+    account_references: tuple[str, ...] = ()  # glob patterns, case-sensitive
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.phones or self.has_amount or self.account_references)
+
+    @property
+    def has_amount(self) -> bool:
+        return self.amount_min is not None or self.amount_max is not None
+
+    def matches(self, phone: str, amount: int, account_reference: str) -> bool:
+        if self.is_empty:
+            return False
+        if self.phones and phone not in self.phones:
+            return False
+        if self.amount_min is not None and amount < self.amount_min:
+            return False
+        if self.amount_max is not None and amount > self.amount_max:
+            return False
+        if self.account_references and not any(
+            fnmatch.fnmatchcase(account_reference, p) for p in self.account_references
+        ):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One way a transaction can end, and which pushes it applies to."""
+
+    name: str
+    result_code: int | str
+    result_desc: str
+    delay: Delay
+    description: str = ""
+    callback: Delivery = Delivery.ONCE
+    duplicate_gap: float = 1.0  # scenario seconds between the two posts of a TWICE delivery
+    balance: BalanceItem = BalanceItem.EMPTY
+    match: Match = field(default_factory=Match)
+    default: bool = False
+    manual: bool = False  # wait for a decision from the customer's phone (admin API)
+    manual_timeout: float = 60.0  # real seconds a manual transaction waits before ending as 1037
+    source: str = "<memory>"  # file the scenario came from, for messages
+    bundled: bool = False
+
+    @property
+    def succeeds(self) -> bool:
+        return self.result_code == 0
