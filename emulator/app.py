@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .admin.routes import AdminError, admin_error
 from .admin.routes import routes as admin_routes
 from .clock import Clock
 from .config import Settings
@@ -60,6 +61,7 @@ def create_app(
         routes=[*oauth_routes, *stk_routes, *admin_routes],
         exception_handlers={
             DarajaError: _daraja_error,
+            AdminError: admin_error,
             HTTPException: _http_error,
             Exception: _crash,
         },

@@ -40,7 +40,9 @@ class CallbackSender:
         error: str | None = None
         body = ""
         try:
-            response = await self._client.post(url, content=encode_callback(payload), headers=HEADERS)
+            response = await self._client.post(
+                url, content=encode_callback(payload), headers=HEADERS
+            )
             status, body = response.status_code, response.text[:MAX_RECORDED_BODY]
         except httpx.TimeoutException:
             error = "timeout: the receiver did not answer in time"
@@ -53,8 +55,11 @@ class CallbackSender:
         latency = (time.perf_counter() - start) * 1000
         attempt = CallbackAttempt(at, url, status, error, round(latency, 1), body, payload)
         log.info(
-            "callback %s -> %s %s (%.0f ms)", _checkout_id(payload), url,
-            status if status is not None else error, latency,
+            "callback %s -> %s %s (%.0f ms)",
+            _checkout_id(payload),
+            url,
+            status if status is not None else error,
+            latency,
         )
         return attempt
 

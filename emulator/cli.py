@@ -10,8 +10,8 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from . import __version__
 from .config import DEFAULT_PORT, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
@@ -44,22 +44,32 @@ class _Parser:
         self.parser = parser
         self.env = env
 
-    def add(self, flag: str, help: str, type: Callable[[str], object] = str,
-            default: object = None, repeat: bool = False, **kw: object) -> None:
+    def add(
+        self,
+        flag: str,
+        help: str,
+        type: Callable[[str], object] = str,
+        default: object = None,
+        repeat: bool = False,
+        **kw: object,
+    ) -> None:
         name = _env_name(flag)
         raw = self.env.get(name)
         if raw is not None and raw != "":
-            default = ([type(v.strip()) for v in raw.split(",") if v.strip()] if repeat
-                       else type(raw))
+            default = (
+                [type(v.strip()) for v in raw.split(",") if v.strip()] if repeat else type(raw)
+            )
         action = "append" if repeat else "store"
-        self.parser.add_argument(flag, type=type, default=default, action=action,
-                                 help=f"{help} [env {name}]", **kw)  # type: ignore[arg-type]
+        self.parser.add_argument(
+            flag, type=type, default=default, action=action, help=f"{help} [env {name}]", **kw
+        )  # type: ignore[arg-type]
 
     def switch(self, flag: str, help: str) -> None:
         name = _env_name(flag)
         default = self.env.get(name, "").strip().lower() in _TRUE
-        self.parser.add_argument(flag, action="store_true", default=default,
-                                 help=f"{help} [env {name}=1]")
+        self.parser.add_argument(
+            flag, action="store_true", default=default, help=f"{help} [env {name}=1]"
+        )
 
 
 def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -71,32 +81,79 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p = _Parser(parser, env)
     p.add("--host", "address to listen on", default="127.0.0.1")
     p.add("--port", f"port to listen on (default {DEFAULT_PORT})", type=int, default=DEFAULT_PORT)
-    p.add("--scenarios", "folder of your scenario YAML files (repeatable)", type=Path,
-          repeat=True, metavar="DIR")
+    p.add(
+        "--scenarios",
+        "folder of your scenario YAML files (repeatable)",
+        type=Path,
+        repeat=True,
+        metavar="DIR",
+    )
     p.switch("--no-bundled-scenarios", "use only your own scenarios, not the bundled ones")
     p.add("--default-scenario", "scenario for pushes no other scenario matches", metavar="NAME")
-    p.add("--time-scale", "multiply every scenario delay by F (0 = immediate)",
-          type=_time_scale, default=1.0, metavar="F")
+    p.add(
+        "--time-scale",
+        "multiply every scenario delay by F (0 = immediate)",
+        type=_time_scale,
+        default=1.0,
+        metavar="F",
+    )
     p.add("--seed", "make ids, receipts and delays reproducible", type=int, metavar="N")
-    p.add("--app", "accept only these consumer credentials (repeatable; default: any)",
-          type=_pair, repeat=True, metavar="KEY:SECRET")
-    p.add("--shortcode", f"register a shortcode and its passkey (repeatable; {SANDBOX_SHORTCODE} "
-          "is always known)", type=_pair, repeat=True, metavar="CODE:PASSKEY")
-    p.add("--config", "YAML file with 'apps' and 'shortcodes' mappings", type=Path,
-          metavar="FILE")
-    p.add("--pending-query", "how a query answers while pending: modern (200, ResultCode 4999) "
-          "or legacy (500, 500.001.1001)", choices=["modern", "legacy"], default="modern")
-    p.add("--query-wording", "query ResponseDescription: typo ('successsfully', as on the wire) "
-          "or docs", choices=["typo", "docs"], default="typo")
+    p.add(
+        "--app",
+        "accept only these consumer credentials (repeatable; default: any)",
+        type=_pair,
+        repeat=True,
+        metavar="KEY:SECRET",
+    )
+    p.add(
+        "--shortcode",
+        f"register a shortcode and its passkey (repeatable; {SANDBOX_SHORTCODE} is always known)",
+        type=_pair,
+        repeat=True,
+        metavar="CODE:PASSKEY",
+    )
+    p.add("--config", "YAML file with 'apps' and 'shortcodes' mappings", type=Path, metavar="FILE")
+    p.add(
+        "--pending-query",
+        "how a query answers while pending: modern (200, ResultCode 4999) "
+        "or legacy (500, 500.001.1001)",
+        choices=["modern", "legacy"],
+        default="modern",
+    )
+    p.add(
+        "--query-wording",
+        "query ResponseDescription: typo ('successsfully', as on the wire) or docs",
+        choices=["typo", "docs"],
+        default="typo",
+    )
     p.switch("--require-https", "reject plain-http CallBackURLs, as production does")
-    p.add("--callback-timeout", "seconds to wait for a callback receiver", type=float,
-          default=10.0, metavar="S")
-    p.add("--journal-size", "completed transactions kept for queries and inspection", type=int,
-          default=10_000, metavar="N")
-    p.add("--max-body-bytes", "larger request bodies get a Daraja-shaped 400", type=int,
-          default=64 * 1024, metavar="N")
-    p.add("--log-level", "debug, info, warning or error", default="info",
-          choices=["debug", "info", "warning", "error"])
+    p.add(
+        "--callback-timeout",
+        "seconds to wait for a callback receiver",
+        type=float,
+        default=10.0,
+        metavar="S",
+    )
+    p.add(
+        "--journal-size",
+        "completed transactions kept for queries and inspection",
+        type=int,
+        default=10_000,
+        metavar="N",
+    )
+    p.add(
+        "--max-body-bytes",
+        "larger request bodies get a Daraja-shaped 400",
+        type=int,
+        default=64 * 1024,
+        metavar="N",
+    )
+    p.add(
+        "--log-level",
+        "debug, info, warning or error",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+    )
     parser.add_argument("--version", action="version", version=f"daraja-emulator {__version__}")
     return parser
 
@@ -114,19 +171,29 @@ def settings_from(args: argparse.Namespace) -> Settings:
     apps.update(dict(args.app or ()))
     shortcodes.update(dict(args.shortcode or ()))
     return Settings(
-        host=args.host, port=args.port, scenario_dirs=tuple(args.scenarios or ()),
+        host=args.host,
+        port=args.port,
+        scenario_dirs=tuple(args.scenarios or ()),
         bundled_scenarios=not args.no_bundled_scenarios,
-        default_scenario=args.default_scenario, time_scale=args.time_scale, seed=args.seed,
-        apps=apps, shortcodes=shortcodes, pending_query=args.pending_query,
-        query_wording=args.query_wording, require_https=args.require_https,
-        callback_timeout=args.callback_timeout, journal_size=args.journal_size,
-        max_body_bytes=args.max_body_bytes, log_level=args.log_level,
+        default_scenario=args.default_scenario,
+        time_scale=args.time_scale,
+        seed=args.seed,
+        apps=apps,
+        shortcodes=shortcodes,
+        pending_query=args.pending_query,
+        query_wording=args.query_wording,
+        require_https=args.require_https,
+        callback_timeout=args.callback_timeout,
+        journal_size=args.journal_size,
+        max_body_bytes=args.max_body_bytes,
+        log_level=args.log_level,
     )
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # we log each callback attempt ourselves
@@ -154,11 +221,21 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     emu = app.state.emulator
     logging.getLogger("emulator").info(
         "Daraja Emulator %s on http://%s:%s with %d scenarios (default '%s'), time scale %g",
-        __version__, settings.host, settings.port, len(emu.stk.scenarios.by_name),
-        emu.stk.scenarios.default.name, settings.time_scale,
+        __version__,
+        settings.host,
+        settings.port,
+        len(emu.stk.scenarios.by_name),
+        emu.stk.scenarios.default.name,
+        settings.time_scale,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=False, log_config=None)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        log_config=None,
+    )
     return 0
 
 

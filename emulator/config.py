@@ -5,10 +5,11 @@ Nothing reads the environment at import time; `cli.py` builds Settings and passe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 # The public sandbox shortcode and its published Lipa Na M-Pesa passkey.
 SANDBOX_SHORTCODE = "174379"

@@ -1,9 +1,9 @@
 """The optional --config YAML file: apps and shortcodes too many for flags.
 
-    apps:                 # consumer key -> consumer secret
-      myKey: mySecret
-    shortcodes:           # shortcode -> Lipa Na M-Pesa passkey
-      "600000": 7f3c...
+apps:                 # consumer key -> consumer secret
+  myKey: mySecret
+shortcodes:           # shortcode -> Lipa Na M-Pesa passkey
+  "600000": 7f3c...
 """
 
 from __future__ import annotations
@@ -37,5 +37,7 @@ def load_config_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         raise ConfigFileError(f"{path}: the top level must be a mapping")
     unknown = set(data) - {"apps", "shortcodes"}
     if unknown:
-        raise ConfigFileError(f"{path}: unknown key(s) {sorted(unknown)}; expected apps, shortcodes")
+        raise ConfigFileError(
+            f"{path}: unknown key(s) {sorted(unknown)}; expected apps, shortcodes"
+        )
     return _pairs(path, data, "apps"), _pairs(path, data, "shortcodes")

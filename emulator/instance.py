@@ -38,12 +38,28 @@ class Emulator:
         self.store = Store(settings.journal_size)
         self.oauth = OAuthBackend(self.store, self.ids, settings.apps, settings.token_lifetime)
         self.stk = StkBackend(
-            self.store, self.ids, load_scenario_set(settings), settings.shortcodes,
+            self.store,
+            self.ids,
+            load_scenario_set(settings),
+            settings.shortcodes,
             legacy_pending=settings.pending_query == "legacy",
         )
         sender = CallbackSender(self.clock, settings.callback_timeout, http_client)
         self.sender = sender
         self.runtime = Runtime(self.stk, sender, self.clock, settings.time_scale)
+        self._default_set = settings.default_scenario is not None  # a default chosen at runtime
+
+    def reload_scenarios(self) -> None:
+        """Read the scenario files again; on any error the old set stays in force."""
+        fresh = load_scenario_set(self.settings)
+        current = self.stk.scenarios.default.name
+        if self._default_set and current in fresh.by_name:
+            fresh = fresh.with_default(current)
+        self.stk.scenarios = fresh
+
+    def set_default(self, name: str) -> None:
+        self.stk.scenarios = self.stk.scenarios.with_default(name)
+        self._default_set = True
 
     def reset(self) -> None:
         """Transactions, locks, queued outcomes and scheduled callbacks go; tokens stay."""

@@ -15,7 +15,9 @@ RESULT_DESCRIPTIONS: dict[int | str, str] = {
     4: "Declined due to limit rule: would exceed daily transfer limit.",
     8: "Declined due to limit rule: would exceed the maximum balance.",
     17: "Rule limited.",
-    1001: "Unable to lock subscriber, a transaction is already in process for the current subscriber",
+    1001: (
+        "Unable to lock subscriber, a transaction is already in process for the current subscriber"
+    ),
     1019: "Transaction has expired",
     1025: "An error occurred while sending a push request.",
     1031: "Request cancelled by user",

@@ -38,7 +38,9 @@ class Runtime:
         self.scheduler.at(key, delay, lambda: self.finish(key))
 
     def finish(
-        self, checkout_id: str, outcome: tuple[int | str, str] | None = None,
+        self,
+        checkout_id: str,
+        outcome: tuple[int | str, str] | None = None,
         note: str = "outcome due",
     ) -> Transaction | None:
         """Complete the transaction now and start its delivery; None if it was already final."""
@@ -47,6 +49,10 @@ class Runtime:
         if txn is not None:
             self._deliver(txn)
         return txn
+
+    def decide(self, checkout_id: str, code: int | str, desc: str) -> Transaction | None:
+        """The customer's phone decides now; the callback follows as usual."""
+        return self.finish(checkout_id, (code, desc), note="decided on the customer's phone")
 
     def fast_forward(self, checkout_id: str | None = None) -> int:
         """Bring the outcome of one pending transaction, or all, forward to now."""

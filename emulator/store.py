@@ -21,13 +21,17 @@ class Store:
 
     def __init__(self, journal_size: int = 10_000) -> None:
         self.journal_size = journal_size
-        self.tokens: dict[str, Token] = {}  # maps access token -> its app and expiry; survives reset
+        self.tokens: dict[
+            str, Token
+        ] = {}  # maps access token -> its app and expiry; survives reset
         self.reset()
 
     def reset(self) -> None:
         self.transactions: dict[str, Transaction] = {}  # maps CheckoutRequestID -> transaction
         self.locks: dict[str, str] = {}  # maps MSISDN -> CheckoutRequestID pending on that phone
-        self.completed: deque[str] = deque()  # CheckoutRequestIDs in completion order (journal bound)
+        self.completed: deque[str] = (
+            deque()
+        )  # CheckoutRequestIDs in completion order (journal bound)
         self.queued: dict[str | None, deque[str]] = {}  # maps MSISDN (None: any) -> scenario names
 
     def add(self, txn: Transaction) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import re
 import textwrap
 from pathlib import Path
 
@@ -462,16 +461,6 @@ def test_missing_user_dir(tmp_path: Path) -> None:
     assert info.value.file == str(tmp_path / "nope")
 
 
-def test_loader_is_the_only_yaml_importer() -> None:
-    package = Path(__file__).resolve().parent.parent / "emulator"
-    importers = [
-        p.relative_to(package).as_posix()
-        for p in package.rglob("*.py")
-        if re.search(r"^\s*(import yaml|from yaml)", p.read_text(encoding="utf-8"), re.M)
-    ]
-    assert importers == ["scenario/loader.py"]
-
-
 # --------------------------------------------------------------------------- fuzzing
 
 FIELD_NAMES = [
@@ -493,7 +482,7 @@ nested = st.recursive(
 )
 scenario_like = st.fixed_dictionaries(
     {"result_code": nested, "delay": nested},
-    optional={name: nested for name in FIELD_NAMES},
+    optional={name: nested for name in FIELD_NAMES if name not in ("result_code", "delay")},
 )
 yamlish = st.text(
     alphabet=st.sampled_from(list("abcdelay_:-[]{},'\"!&*#|>?%@ \n\t0123456789.\x00\x07é")),

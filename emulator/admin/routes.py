@@ -1,17 +1,66 @@
-"""Admin endpoints under /_emulator/."""
+"""Admin endpoints under /_emulator/: thin handlers over the emulator's backends."""
 
 from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..daraja.stk.models import State
+from ..http import parse_json
+from ..instance import Emulator
+from ..resultcodes import describe
+from ..scenario.engine import UnknownScenario
+from ..scenario.loader import ScenarioError
+from . import views
+
+# maps a button on the customer's phone -> the result code it produces
+DECISIONS: dict[str, int] = {
+    "pay": 0,
+    "wrong-pin": 2001,
+    "cancel": 1032,
+    "insufficient-balance": 1,
+    "timeout": 1037,
+}
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
+def _emu(request: Request) -> Emulator:
+    emu: Emulator = request.app.state.emulator
+    expected = emu.settings.admin_token
+    if expected:
+        given = request.headers.get("x-admin-token") or request.query_params.get("token") or ""
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and not given:
+            given = value.strip()
+        if not secrets.compare_digest(given.encode(), expected.encode()):
+            raise AdminError(401, "admin token required (X-Admin-Token header or ?token=)")
+    return emu
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    data = parse_json(await request.body()) if await request.body() else {}
+    if not isinstance(data, dict):
+        raise AdminError(400, "the body must be a JSON object")
+    return data
+
+
+def _ok(data: Any, status: int = 200) -> Response:
+    return JSONResponse(data, status_code=status)
 
 
 async def health(request: Request) -> Response:
-    emu = request.app.state.emulator
-    return JSONResponse(
+    emu: Emulator = request.app.state.emulator
+    return _ok(
         {
             "status": "ok",
             "version": __version__,
@@ -24,4 +73,194 @@ async def health(request: Request) -> Response:
     )
 
 
-routes = [Route("/_emulator/health", health, methods=["GET"])]
+def _since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise AdminError(400, f"since must be an ISO date-time, got {text!r}") from None
+    if moment.tzinfo is None:
+        raise AdminError(400, "since must carry a time zone, e.g. 2026-01-15T09:30:00+03:00")
+    return moment
+
+
+async def transactions(request: Request) -> Response:
+    emu = _emu(request)
+    q = request.query_params
+    phone, state, since = q.get("phone"), q.get("state"), _since(q.get("since"))
+    if state and state not in {s.value for s in State}:
+        raise AdminError(400, f"state must be one of {[s.value for s in State]}")
+    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
+    rows = []
+    for txn in reversed(list(emu.store.transactions.values())):
+        if (phone and txn.phone != phone) or (state and txn.state.value != state):
+            continue
+        if since and txn.created_at < since:
+            continue
+        rows.append(views.summary(txn, emu.runtime.scheduler.due_in(txn.checkout_request_id)))
+        if len(rows) >= limit:
+            break
+    return _ok({"transactions": rows})
+
+
+def _txn(emu: Emulator, request: Request):  # noqa: ANN202
+    checkout_id = request.path_params["checkout_id"]
+    txn = emu.store.transactions.get(checkout_id)
+    if txn is None:
+        raise AdminError(404, f"no transaction {checkout_id}")
+    return txn
+
+
+async def transaction(request: Request) -> Response:
+    emu = _emu(request)
+    txn = _txn(emu, request)
+    return _ok(views.detail(txn, emu.runtime.scheduler.due_in(txn.checkout_request_id)))
+
+
+def _outcome(data: dict[str, Any]) -> tuple[int | str, str]:
+    if "outcome" in data:
+        if data["outcome"] not in DECISIONS:
+            raise AdminError(400, f"outcome must be one of {sorted(DECISIONS)}")
+        code: int | str = DECISIONS[data["outcome"]]
+    elif isinstance(data.get("result_code"), (int, str)) and not isinstance(
+        data.get("result_code"), bool
+    ):
+        code = data["result_code"]
+    else:
+        raise AdminError(400, "give 'outcome' (pay, cancel, ...) or 'result_code'")
+    desc = data.get("result_desc") or describe(code)
+    if not isinstance(desc, str):
+        raise AdminError(400, f"result code {code!r} is not in the catalogue: give result_desc")
+    return code, desc
+
+
+async def decide(request: Request) -> Response:
+    emu = _emu(request)
+    txn = _txn(emu, request)
+    code, desc = _outcome(await _body(request))
+    if emu.runtime.decide(txn.checkout_request_id, code, desc) is None:
+        raise AdminError(409, f"{txn.checkout_request_id} has already ended ({txn.result_code})")
+    return _ok(views.detail(txn))
+
+
+async def fast_forward(request: Request) -> Response:
+    emu = _emu(request)
+    checkout_id = request.path_params.get("checkout_id")
+    if checkout_id:
+        txn = _txn(emu, request)
+        if txn.is_final:
+            raise AdminError(409, f"{checkout_id} has already ended")
+    return _ok({"fast_forwarded": emu.runtime.fast_forward(checkout_id)})
+
+
+async def reset(request: Request) -> Response:
+    _emu(request).reset()
+    return _ok({"reset": True})
+
+
+def _scenario_list(emu: Emulator) -> dict[str, Any]:
+    default = emu.stk.scenarios.default.name
+    return {
+        "default": default,
+        "scenarios": [
+            views.scenario(s, s.name == default) for s in emu.stk.scenarios.by_name.values()
+        ],
+    }
+
+
+async def scenarios(request: Request) -> Response:
+    return _ok(_scenario_list(_emu(request)))
+
+
+async def reload_scenarios(request: Request) -> Response:
+    emu = _emu(request)
+    try:
+        emu.reload_scenarios()
+    except (ScenarioError, UnknownScenario) as exc:
+        raise AdminError(422, f"scenarios not reloaded, the old set stays: {exc}") from None
+    return _ok(_scenario_list(emu))
+
+
+async def set_default(request: Request) -> Response:
+    emu = _emu(request)
+    name = (await _body(request)).get("name")
+    try:
+        emu.set_default(str(name))
+    except UnknownScenario:
+        raise AdminError(404, f"no scenario named {name!r}") from None
+    return _ok(_scenario_list(emu))
+
+
+async def queue(request: Request) -> Response:
+    emu = _emu(request)
+    if request.method == "DELETE":
+        emu.store.queued.clear()
+    elif request.method == "POST":
+        data = await _body(request)
+        phone, count = data.get("phone"), data.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
+            raise AdminError(400, "count must be a whole number from 1 to 10000")
+        if phone is not None and not isinstance(phone, str):
+            raise AdminError(400, "phone must be a string such as 254708374149")
+        try:
+            emu.stk.queue(str(data.get("scenario")), phone, count)
+        except UnknownScenario:
+            raise AdminError(404, f"no scenario named {data.get('scenario')!r}") from None
+    return _ok(
+        {
+            "queue": [
+                {"phone": phone, "scenarios": list(names)}
+                for phone, names in emu.store.queued.items()
+                if names
+            ]
+        }
+    )
+
+
+async def time_state(request: Request) -> Response:
+    emu = _emu(request)
+    if request.method == "POST":
+        scale = (await _body(request)).get("scale")
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale < 0:
+            raise AdminError(400, "scale must be a number >= 0")
+        emu.runtime.time_scale = float(scale)
+    sched = emu.runtime.scheduler
+    return _ok(
+        {
+            "now": emu.clock.now().isoformat(),
+            "time_scale": emu.runtime.time_scale,
+            "scheduled": sorted(
+                ({"key": k, "due_in": round(sched.due_in(k) or 0.0, 3)} for k in sched.keys()),
+                key=lambda j: j["due_in"],
+            )[:1000],
+        }
+    )
+
+
+async def expire_tokens(request: Request) -> Response:
+    emu = _emu(request)
+    return _ok({"expired": emu.oauth.expire_all(emu.clock.now())})
+
+
+async def admin_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AdminError)
+    return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+
+P = "/_emulator"
+routes = [
+    Route(f"{P}/health", health, methods=["GET"]),
+    Route(f"{P}/transactions", transactions, methods=["GET"]),
+    Route(f"{P}/transactions/{{checkout_id}}", transaction, methods=["GET"]),
+    Route(f"{P}/transactions/{{checkout_id}}/decide", decide, methods=["POST"]),
+    Route(f"{P}/transactions/{{checkout_id}}/fast-forward", fast_forward, methods=["POST"]),
+    Route(f"{P}/fast-forward", fast_forward, methods=["POST"]),
+    Route(f"{P}/reset", reset, methods=["POST"]),
+    Route(f"{P}/scenarios", scenarios, methods=["GET"]),
+    Route(f"{P}/scenarios/reload", reload_scenarios, methods=["POST"]),
+    Route(f"{P}/scenarios/default", set_default, methods=["PUT", "POST"]),
+    Route(f"{P}/queue", queue, methods=["GET", "POST", "DELETE"]),
+    Route(f"{P}/time", time_state, methods=["GET", "POST"]),
+    Route(f"{P}/tokens/expire", expire_tokens, methods=["POST"]),
+]

@@ -1,1 +1,1 @@
-"""Scenarios: how a pushed transaction ends (model), read from YAML (loader), chosen per push (engine)."""
+"""Scenarios: how a push ends (model), read from YAML (loader), chosen per push (engine)."""

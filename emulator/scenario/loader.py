@@ -223,8 +223,12 @@ def _items(f: _File, node: Node, path: str, expected: str) -> list[Node]:
 def _name(f: _File, node: Node | None, stem: str) -> str:
     if node is None:
         if not NAME_RE.fullmatch(stem):
-            f.fail(None, "name", f"the file stem {stem!r} is not a valid name "
-                   f"([a-z0-9][a-z0-9_-]*); rename the file or add a name: field")
+            f.fail(
+                None,
+                "name",
+                f"the file stem {stem!r} is not a valid name "
+                f"([a-z0-9][a-z0-9_-]*); rename the file or add a name: field",
+            )
         return stem
     name = _string(f, node, "name")
     if not NAME_RE.fullmatch(name):
@@ -248,8 +252,11 @@ def _result_desc(f: _File, node: Node | None, code: int | str, code_node: Node) 
     if node is None:
         known = describe(code)
         if known is None:
-            f.fail(code_node, "result_desc",
-                   f"result code {code!r} is not in the catalogue, so result_desc is required")
+            f.fail(
+                code_node,
+                "result_desc",
+                f"result code {code!r} is not in the catalogue, so result_desc is required",
+            )
         return known
     desc = _string(f, node, "result_desc")
     if not desc.strip():
@@ -279,8 +286,11 @@ def _phone(f: _File, node: Node, path: str) -> str:
         hint = ""
         if text is not None and _LOCAL_PHONE_RE.fullmatch(text):
             hint = f" (write it as 254{text[1:]})"
-        f.fail(node, path, f"must be a phone number 2547XXXXXXXX or 2541XXXXXXXX, "
-               f"got {_show(value)}{hint}")
+        f.fail(
+            node,
+            path,
+            f"must be a phone number 2547XXXXXXXX or 2541XXXXXXXX, got {_show(value)}{hint}",
+        )
     return text
 
 
@@ -334,8 +344,18 @@ def _match(f: _File, node: Node) -> tuple[Match, dict[str, tuple[int | None, str
 
 
 _FIELDS = (
-    "name", "description", "result_code", "result_desc", "delay", "callback", "duplicate_gap",
-    "balance", "default", "manual", "manual_timeout", "match",
+    "name",
+    "description",
+    "result_code",
+    "result_desc",
+    "delay",
+    "callback",
+    "duplicate_gap",
+    "balance",
+    "default",
+    "manual",
+    "manual_timeout",
+    "match",
 )
 
 
@@ -368,8 +388,9 @@ def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool) -> _Loaded:
     delay_node = _require(f, given, top, "delay")
     name = _name(f, given["name"][1] if "name" in given else None, path.stem)
     code = _result_code(f, code_node)
-    desc = _result_desc(f, given["result_desc"][1] if "result_desc" in given else None,
-                        code, code_node)
+    desc = _result_desc(
+        f, given["result_desc"][1] if "result_desc" in given else None, code, code_node
+    )
     match, phones = _match(f, given["match"][1]) if "match" in given else (Match(), {})
     extra: dict[str, Any] = {
         **_optional(given, "description", lambda n: _string(f, n, "description").strip()),
@@ -378,14 +399,26 @@ def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool) -> _Loaded:
         **_optional(given, "balance", lambda n: _choice(f, n, "balance", BalanceItem)),
         **_optional(given, "default", lambda n: _bool(f, n, "default")),
         **_optional(given, "manual", lambda n: _bool(f, n, "manual")),
-        **_optional(given, "manual_timeout",
-                    lambda n: _seconds(f, n, "manual_timeout", positive=True)),
+        **_optional(
+            given, "manual_timeout", lambda n: _seconds(f, n, "manual_timeout", positive=True)
+        ),
     }
-    scenario = Scenario(name=name, result_code=code, result_desc=desc,
-                        delay=_delay(f, delay_node), match=match, source=f.name,
-                        bundled=bundled, **extra)
-    return _Loaded(scenario, _line(given["name"][0]) if "name" in given else None,
-                   _line(given["default"][0]) if "default" in given else None, phones)
+    scenario = Scenario(
+        name=name,
+        result_code=code,
+        result_desc=desc,
+        delay=_delay(f, delay_node),
+        match=match,
+        source=f.name,
+        bundled=bundled,
+        **extra,
+    )
+    return _Loaded(
+        scenario,
+        _line(given["name"][0]) if "name" in given else None,
+        _line(given["default"][0]) if "default" in given else None,
+        phones,
+    )
 
 
 def _yaml_error(name: str, text: str, exc: yaml.YAMLError) -> ScenarioError:
@@ -422,11 +455,12 @@ def _read(path: Path) -> str:
 def _load(path: Path, bundled: bool) -> _Loaded:
     f = _File(str(path))
     top = _compose(f.name, _read(path))
-    if top is None:
+    if top is None or (isinstance(top, ScalarNode) and f.scalar(top, None) is None):
         raise ScenarioError(f.name, 1, None, "file is empty; expected a mapping of scenario fields")
     if not isinstance(top, MappingNode):
-        raise ScenarioError(f.name, 1, None,
-                            f"expected a mapping of scenario fields, got {f.got(top)}")
+        raise ScenarioError(
+            f.name, 1, None, f"expected a mapping of scenario fields, got {f.got(top)}"
+        )
     return _scenario(f, top, path, bundled)
 
 
@@ -465,20 +499,31 @@ def _check_tier(tier: list[_Loaded]) -> None:
     for loaded in tier:
         s = loaded.scenario
         if s.name in names:
-            raise ScenarioError(s.source, loaded.name_line, "name",
-                                f"scenario name {s.name!r} is also used by {names[s.name].source}")
+            raise ScenarioError(
+                s.source,
+                loaded.name_line,
+                "name",
+                f"scenario name {s.name!r} is also used by {names[s.name].source}",
+            )
         names[s.name] = s
         if s.default and default is not None:
-            raise ScenarioError(s.source, loaded.default_line, "default",
-                                f"only one scenario may have default: true; {default.source} "
-                                f"({default.name!r}) has it too")
+            raise ScenarioError(
+                s.source,
+                loaded.default_line,
+                "default",
+                f"only one scenario may have default: true; {default.source} "
+                f"({default.name!r}) has it too",
+            )
         default = s if s.default else default
         for phone, (line, path) in loaded.phones.items():
             if phone in phones:
                 other = phones[phone]
-                raise ScenarioError(s.source, line, path,
-                                    f"phone {phone} is also claimed by scenario {other.name!r} "
-                                    f"in {other.source}")
+                raise ScenarioError(
+                    s.source,
+                    line,
+                    path,
+                    f"phone {phone} is also claimed by scenario {other.name!r} in {other.source}",
+                )
             phones[phone] = s
 
 
@@ -498,11 +543,16 @@ def _no_default(bundled: list[_Loaded], users: list[_Loaded], label: str) -> Sce
     for loaded in users:
         s = loaded.scenario
         if s.name in replaced:
-            return ScenarioError(s.source, loaded.name_line, "default",
-                                 f"replaces the bundled default scenario {s.name!r} without "
-                                 f"default: true, so no scenario is the default")
-    return ScenarioError(label, None, "default",
-                         "no scenario has default: true; mark exactly one as the default")
+            return ScenarioError(
+                s.source,
+                loaded.name_line,
+                "default",
+                f"replaces the bundled default scenario {s.name!r} without "
+                f"default: true, so no scenario is the default",
+            )
+    return ScenarioError(
+        label, None, "default", "no scenario has default: true; mark exactly one as the default"
+    )
 
 
 def load_scenarios(

@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Mapping
 
-from ...errors import InvalidAccessToken, InvalidAuthentication, InvalidGrantType, UnknownCredentials
+from ...errors import (
+    InvalidAccessToken,
+    InvalidAuthentication,
+    InvalidGrantType,
+    UnknownCredentials,
+)
 from ...ids import IdSource
 from ...store import Store, Token
 

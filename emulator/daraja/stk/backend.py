@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections import deque
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Mapping
 
 from ...errors import (
     BEING_PROCESSED,
@@ -40,7 +41,7 @@ def prompt_text(req: PushRequest) -> str:
 
 
 def password_problem(shortcode: str, passkey: str, password: str, timestamp: str) -> str | None:
-    """Why Password is not base64(shortcode + passkey + timestamp), without revealing the passkey."""
+    """Why Password is not base64(shortcode + passkey + timestamp); never reveals the passkey."""
     try:
         decoded = base64.b64decode(password, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -50,7 +51,9 @@ def password_problem(shortcode: str, passkey: str, password: str, timestamp: str
     if not decoded.startswith(shortcode):
         return f"Password does not start with BusinessShortCode {shortcode}"
     if not decoded.endswith(timestamp):
-        return f"the timestamp inside Password ({decoded[-14:]!r}) differs from Timestamp {timestamp}"
+        return (
+            f"the timestamp inside Password ({decoded[-14:]!r}) differs from Timestamp {timestamp}"
+        )
     inner = len(decoded) - len(shortcode) - len(timestamp)
     return (
         f"the passkey inside Password differs from the passkey registered for shortcode "
@@ -79,7 +82,9 @@ class StkBackend:
         if passkey is None:
             log.warning(
                 "refused: shortcode %s is not registered; add it with --shortcode %s:PASSKEY "
-                "(or DARAJA_SHORTCODES)", shortcode, shortcode,
+                "(or DARAJA_SHORTCODES)",
+                shortcode,
+                shortcode,
             )
             raise ProcessingError(MERCHANT_UNKNOWN)
         problem = password_problem(shortcode, passkey, password, timestamp)
@@ -119,18 +124,32 @@ class StkBackend:
             code, desc, delay = PUSH_ERROR, str(describe(PUSH_ERROR)), min(delay, 3.0)
             reason += f"; prompt longer than {MAX_PROMPT} characters, so it ends as 1025"
         elif s.manual:
-            code, desc, delay, state = TIMEOUT, str(describe(TIMEOUT)), s.manual_timeout, State.WAITING
+            code, desc, delay, state = (
+                TIMEOUT,
+                str(describe(TIMEOUT)),
+                s.manual_timeout,
+                State.WAITING,
+            )
         txn = Transaction(
             merchant_request_id=self.ids.merchant_request_id(),
             checkout_request_id=self.ids.checkout_request_id(now, req.phone),
-            request=req, scenario=s, reason=reason, created_at=now, delay=delay,
-            planned_code=code, planned_desc=desc, state=state,
+            request=req,
+            scenario=s,
+            reason=reason,
+            created_at=now,
+            delay=delay,
+            planned_code=code,
+            planned_desc=desc,
+            state=state,
         )
         txn.timeline.append((now, f"push accepted; {reason}"))
         return txn
 
     def complete(
-        self, checkout_id: str, now: datetime, outcome: tuple[int | str, str] | None = None,
+        self,
+        checkout_id: str,
+        now: datetime,
+        outcome: tuple[int | str, str] | None = None,
         note: str = "outcome due",
     ) -> Transaction | None:
         """End a transaction exactly once; None when it is unknown or already final."""
@@ -153,3 +172,8 @@ class StkBackend:
         if not txn.is_final and self._legacy_pending:
             raise ProcessingError(BEING_PROCESSED, request_id=txn.checkout_request_id)
         return txn
+
+    def queue(self, scenario: str, phone: str | None = None, count: int = 1) -> None:
+        """Queue outcomes for the next pushes (to one phone, or any), first in first out."""
+        self.scenarios.get(scenario)  # unknown names fail now, not at push time
+        self.store.queued.setdefault(phone, deque()).extend([scenario] * count)

@@ -19,7 +19,8 @@ async def process_request(request: Request) -> Response:
     txn = emu.stk.push(push, now)
     emu.runtime.accepted(txn)
     log_request(
-        request, 200,
+        request,
+        200,
         f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: {txn.reason}",
     )
     return JSONResponse(wire.push_response(txn))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from ...clock import eat
@@ -105,12 +106,25 @@ def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
     party_b = _field(body, "PartyB", "PartyB", _full(_SHORTCODE))
     phone = _field(body, "PhoneNumber", "PhoneNumber", _full(_MSISDN))
     url = _field(
-        body, "CallBackURL", "CallBackURL", lambda u: valid_callback_url(u, require_https=require_https)
+        body,
+        "CallBackURL",
+        "CallBackURL",
+        lambda u: valid_callback_url(u, require_https=require_https),
     )
     reference = _field(body, "AccountReference", "AccountReference", _nonempty)
     remarks = _field(body, "TransactionDesc", "Remarks", _nonempty)
     return PushRequest(
-        shortcode, password, timestamp, kind, amount, party_a, party_b, phone, url, reference, remarks
+        shortcode,
+        password,
+        timestamp,
+        kind,
+        amount,
+        party_a,
+        party_b,
+        phone,
+        url,
+        reference,
+        remarks,
     )
 
 

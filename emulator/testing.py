@@ -1,0 +1,75 @@
+"""EmulatorServer: a real emulator on a free port in a background thread, for any test framework.
+
+with EmulatorServer(Settings(time_scale=0)) as server:
+    httpx.get(server.url + "/_emulator/health")
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+from .config import Settings
+
+
+class EmulatorServer:
+    """Binds port 0 before starting, so `.url` is known without races."""
+
+    def __init__(self, settings: Settings | None = None, *, host: str = "127.0.0.1") -> None:
+        self.settings = settings or Settings(time_scale=0)
+        self.app = create_app(self.settings)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.host, self.port = self._socket.getsockname()[:2]
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="on", log_config=None
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def emulator(self):  # noqa: ANN201 - the in-process Emulator, for white-box tests
+        return self.app.state.emulator
+
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name=f"daraja-emulator:{self.port}",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout)
+            self._thread = None
+        self._socket.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
