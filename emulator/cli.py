@@ -186,6 +186,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         callback_timeout=args.callback_timeout,
         journal_size=args.journal_size,
         max_body_bytes=args.max_body_bytes,
+        admin_token=args.admin_token,
         log_level=args.log_level,
     )
 

@@ -32,6 +32,8 @@ class Store:
         self.completed: deque[str] = (
             deque()
         )  # CheckoutRequestIDs in completion order (journal bound)
+        # maps inbox name -> the latest callbacks posted to /_emulator/inbox/<name>
+        self.inbox: dict[str, deque[dict[str, object]]] = {}
         self.queued: dict[str | None, deque[str]] = {}  # maps MSISDN (None: any) -> scenario names
 
     def add(self, txn: Transaction) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -243,6 +244,29 @@ async def expire_tokens(request: Request) -> Response:
     return _ok({"expired": emu.oauth.expire_all(emu.clock.now())})
 
 
+INBOX_SIZE = 200  # callbacks kept per inbox name
+
+
+async def inbox(request: Request) -> Response:
+    """A callback receiver for demos and trials without a shop backend; always open."""
+    emu: Emulator = request.app.state.emulator
+    name = request.path_params["name"]
+    box = emu.store.inbox.setdefault(name, deque(maxlen=INBOX_SIZE))
+    if request.method == "POST":
+        raw = await request.body()
+        body = parse_json(raw)
+        box.append(
+            {
+                "at": emu.clock.now().isoformat(),
+                "body": body if body is not None else raw.decode("utf-8", "replace")[:4096],
+            }
+        )
+        return _ok({"ResultCode": 0, "ResultDesc": "Accepted"})
+    if request.method == "DELETE":
+        box.clear()
+    return _ok({"name": name, "callbacks": list(box)})
+
+
 async def admin_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AdminError)
     return JSONResponse({"error": exc.message}, status_code=exc.status)
@@ -263,4 +287,5 @@ routes = [
     Route(f"{P}/queue", queue, methods=["GET", "POST", "DELETE"]),
     Route(f"{P}/time", time_state, methods=["GET", "POST"]),
     Route(f"{P}/tokens/expire", expire_tokens, methods=["POST"]),
+    Route(f"{P}/inbox/{{name}}", inbox, methods=["GET", "POST", "DELETE"]),
 ]
