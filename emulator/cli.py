@@ -149,6 +149,11 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="N",
     )
     p.add(
+        "--admin-token",
+        "require this token (X-Admin-Token header) on the admin API",
+        metavar="TOKEN",
+    )
+    p.add(
         "--log-level",
         "debug, info, warning or error",
         default="info",
