@@ -56,10 +56,12 @@ class Emulator:
         if self._default_set and current in fresh.by_name:
             fresh = fresh.with_default(current)
         self.stk.scenarios = fresh
+        self.runtime.events.publish("scenarios")
 
     def set_default(self, name: str) -> None:
         self.stk.scenarios = self.stk.scenarios.with_default(name)
         self._default_set = True
+        self.runtime.events.publish("scenarios")
 
     def reset(self) -> None:
         """Transactions, locks, queued outcomes and scheduled callbacks go; tokens stay."""

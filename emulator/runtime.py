@@ -14,6 +14,7 @@ from .clock import Clock
 from .daraja.stk.backend import StkBackend
 from .daraja.stk.models import State, Transaction
 from .daraja.stk.wire import callback_payload
+from .events import EventBus
 from .scenario.model import Delivery
 from .scheduler import Scheduler
 
@@ -29,6 +30,7 @@ class Runtime:
         self._sender = sender
         self._clock = clock
         self.time_scale = time_scale
+        self.events = EventBus()
         self._tasks: set[asyncio.Task[None]] = set()  # callback posts in flight
 
     def accepted(self, txn: Transaction) -> None:
@@ -36,6 +38,7 @@ class Runtime:
         delay = txn.delay if txn.state is State.WAITING else txn.delay * self.time_scale
         key = txn.checkout_request_id
         self.scheduler.at(key, delay, lambda: self.finish(key))
+        self.events.publish("transaction", key)
 
     def finish(
         self,
@@ -48,6 +51,7 @@ class Runtime:
         txn = self.backend.complete(checkout_id, self._clock.now(), outcome, note)
         if txn is not None:
             self._deliver(txn)
+            self.events.publish("transaction", checkout_id)
         return txn
 
     def decide(self, checkout_id: str, code: int | str, desc: str) -> Transaction | None:
@@ -79,6 +83,7 @@ class Runtime:
         txn.attempts.append(attempt)
         outcome = attempt.status if attempt.status is not None else attempt.error
         txn.timeline.append((attempt.at, f"callback posted to {attempt.url}: {outcome}"))
+        self.events.publish("transaction", txn.checkout_request_id)
 
     def reset(self) -> None:
         """Forget every scheduled outcome and in-flight callback: none arrives later."""
@@ -86,6 +91,7 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        self.events.publish("reset")
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait for callbacks in flight (graceful shutdown)."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
 from collections import deque
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import __version__
@@ -208,15 +211,14 @@ async def queue(request: Request) -> Response:
             emu.stk.queue(str(data.get("scenario")), phone, count)
         except UnknownScenario:
             raise AdminError(404, f"no scenario named {data.get('scenario')!r}") from None
-    return _ok(
-        {
-            "queue": [
-                {"phone": phone, "scenarios": list(names)}
-                for phone, names in emu.store.queued.items()
-                if names
-            ]
-        }
-    )
+    if request.method != "GET":
+        emu.runtime.events.publish("queue")
+    return _ok(_queue_list(emu))
+
+
+def _queue_list(emu: Emulator) -> dict[str, Any]:
+    queued = emu.store.queued.items()
+    return {"queue": [{"phone": p, "scenarios": list(names)} for p, names in queued if names]}
 
 
 async def time_state(request: Request) -> Response:
@@ -242,6 +244,45 @@ async def time_state(request: Request) -> Response:
 async def expire_tokens(request: Request) -> Response:
     emu = _emu(request)
     return _ok({"expired": emu.oauth.expire_all(emu.clock.now())})
+
+
+KEEPALIVE = 15.0  # seconds between comment lines that keep proxies from closing the stream
+
+
+def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, Any] | None:
+    if kind == "transaction":
+        txn = emu.store.transactions.get(checkout_id or "")
+        return None if txn is None else views.detail(txn, emu.runtime.scheduler.due_in(
+            txn.checkout_request_id))
+    if kind == "scenarios":
+        return _scenario_list(emu)
+    if kind == "queue":
+        return _queue_list(emu)
+    return {}
+
+
+async def _stream(emu: Emulator) -> AsyncIterator[str]:
+    queue = emu.runtime.events.subscribe()
+    try:
+        yield "retry: 1000\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE)
+            except asyncio.TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            data = _event_data(emu, event.kind, event.checkout_id)
+            if data is not None:
+                yield f"event: {event.kind}\ndata: {json.dumps(data)}\n\n"
+    finally:
+        emu.runtime.events.unsubscribe(queue)
+
+
+async def events(request: Request) -> Response:
+    """Server-sent events: every journal change as it happens (the dashboard's live feed)."""
+    emu = _emu(request)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_stream(emu), media_type="text/event-stream", headers=headers)
 
 
 INBOX_SIZE = 200  # callbacks kept per inbox name
@@ -288,4 +329,5 @@ routes = [
     Route(f"{P}/time", time_state, methods=["GET", "POST"]),
     Route(f"{P}/tokens/expire", expire_tokens, methods=["POST"]),
     Route(f"{P}/inbox/{{name}}", inbox, methods=["GET", "POST", "DELETE"]),
+    Route(f"{P}/events", events, methods=["GET"]),
 ]
