@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .admin.dashboard import routes as dashboard_routes
 from .admin.routes import AdminError, admin_error
 from .admin.routes import routes as admin_routes
 from .clock import Clock
@@ -54,11 +55,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pending = emulator.restore()
+        if emulator.state_file is not None:
+            log.info("state file %s: %d pending transactions resumed", settings.state_file, pending)
         yield
         await emulator.aclose()
 
     app = Starlette(
-        routes=[*oauth_routes, *stk_routes, *admin_routes],
+        routes=[*oauth_routes, *stk_routes, *admin_routes, *dashboard_routes],
         exception_handlers={
             DarajaError: _daraja_error,
             AdminError: admin_error,

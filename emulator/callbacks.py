@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from .callback_hosts import map_host, unreachable_hint
 from .clock import Clock
 from .daraja.stk.models import CallbackAttempt
 from .daraja.stk.wire import encode_callback
@@ -21,9 +23,14 @@ class CallbackSender:
     """One shared HTTP client for all callbacks, so connections are reused."""
 
     def __init__(
-        self, clock: Clock, timeout: float = 10.0, client: httpx.AsyncClient | None = None
+        self,
+        clock: Clock,
+        timeout: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+        host_map: Mapping[str, str] | None = None,
     ) -> None:
         self._clock = clock
+        self._host_map = host_map or {}  # CallBackURL host -> the host to post to instead
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, pool=None),
@@ -34,6 +41,7 @@ class CallbackSender:
 
     async def post(self, url: str, payload: dict[str, Any]) -> CallbackAttempt:
         """POST the payload once and record how it went; failures become the record's error."""
+        url = map_host(url, self._host_map)
         at = self._clock.now()
         start = time.perf_counter()
         status: int | None = None
@@ -47,7 +55,7 @@ class CallbackSender:
         except httpx.TimeoutException:
             error = "timeout: the receiver did not answer in time"
         except httpx.ConnectError as exc:
-            error = f"connection failed: {exc or 'refused'} (is the callback host reachable?)"
+            error = f"connection failed: {exc or 'refused'} ({unreachable_hint(url)})"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # a receiver must never crash the emulator

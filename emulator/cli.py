@@ -30,6 +30,15 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _host_map(text: str) -> tuple[str, str]:
+    from .callback_hosts import parse_host_map
+
+    try:
+        return parse_host_map(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _time_scale(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -135,6 +144,21 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="S",
     )
     p.add(
+        "--callback-host-map",
+        "post callbacks for HOST to NEWHOST instead (repeatable), e.g. "
+        "localhost=host.docker.internal when the emulator runs in a container",
+        type=_host_map,
+        repeat=True,
+        metavar="HOST=NEWHOST",
+    )
+    p.switch("--tls", "serve HTTPS with a locally made CA and certificate (needs the tls extra)")
+    p.add(
+        "--tls-dir",
+        "where --tls keeps its CA and certificate (default ~/.daraja-emulator/tls)",
+        type=Path,
+        metavar="DIR",
+    )
+    p.add(
         "--journal-size",
         "completed transactions kept for queries and inspection",
         type=int,
@@ -147,6 +171,12 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         type=int,
         default=64 * 1024,
         metavar="N",
+    )
+    p.add(
+        "--state",
+        "keep transactions and tokens in this SQLite file across restarts (default: memory)",
+        type=Path,
+        metavar="FILE",
     )
     p.add(
         "--admin-token",
@@ -189,9 +219,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
         query_wording=args.query_wording,
         require_https=args.require_https,
         callback_timeout=args.callback_timeout,
+        callback_host_map=dict(args.callback_host_map or ()),
+        tls=args.tls,
+        tls_dir=args.tls_dir,
         journal_size=args.journal_size,
         max_body_bytes=args.max_body_bytes,
         admin_token=args.admin_token,
+        state_file=args.state,
         log_level=args.log_level,
     )
 
@@ -205,6 +239,20 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # we log each callback attempt ourselves
 
 
+def tls_options(settings: Settings) -> dict[str, str]:
+    """uvicorn's ssl_* options for --tls, making the CA and certificate on first use."""
+    from .tls import ensure_tls, server_names
+
+    files = ensure_tls(settings.tls_dir, server_names(settings.host))
+    logging.getLogger("emulator").info(
+        "TLS: clients must trust the CA %s (SSL_CERT_FILE / REQUESTS_CA_BUNDLE; "
+        "with the public CAs as well: %s)",
+        files.ca,
+        files.bundle,
+    )
+    return {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
+
+
 def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     import uvicorn
 
@@ -212,13 +260,15 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     from .configfile import ConfigFileError
     from .scenario.engine import UnknownScenario
     from .scenario.loader import ScenarioError
+    from .tls import TlsUnavailable
 
     args = serve_parser(env).parse_args(argv)
     configure_logging(args.log_level)
     try:
         settings = settings_from(args)
         app = create_app(settings)
-    except (ScenarioError, ConfigFileError) as exc:
+        ssl_options = tls_options(settings) if settings.tls else {}
+    except (ScenarioError, ConfigFileError, TlsUnavailable) as exc:
         print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     except UnknownScenario as exc:
@@ -226,8 +276,9 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         return 2
     emu = app.state.emulator
     logging.getLogger("emulator").info(
-        "Daraja Emulator %s on http://%s:%s with %d scenarios (default '%s'), time scale %g",
+        "Daraja Emulator %s on %s://%s:%s with %d scenarios (default '%s'), time scale %g",
         __version__,
+        "https" if settings.tls else "http",
         settings.host,
         settings.port,
         len(emu.stk.scenarios.by_name),
@@ -241,6 +292,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         log_level=settings.log_level,
         access_log=False,
         log_config=None,
+        **ssl_options,  # type: ignore[arg-type]
     )
     return 0
 

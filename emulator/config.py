@@ -43,15 +43,21 @@ class Settings:
     query_wording: QueryWording = "typo"  # "successsfully" as on the wire, or the docs' spelling
     require_https: bool = False  # reject plain-http CallBackURLs, as production does
     callback_timeout: float = 10.0  # seconds for one callback POST
+    callback_host_map: Mapping[str, str] = field(default_factory=dict)  # CallBackURL host -> host
+    tls: bool = False  # serve HTTPS with a locally made CA and certificate
+    tls_dir: Path | None = None  # CA and certificate folder; None = ~/.daraja-emulator/tls
     journal_size: int = 10_000  # completed transactions kept for queries and inspection
     max_body_bytes: int = 64 * 1024  # larger request bodies get a Daraja-shaped 400
     token_lifetime: float = 3600.0  # real seconds; the time scale never shortens it
+    state_file: Path | None = None  # SQLite file that keeps state across restarts
     admin_token: str | None = None  # protects /_emulator/ admin endpoints when set
     log_level: str = "info"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "apps", _frozen(self.apps))
         object.__setattr__(self, "shortcodes", _frozen(self.shortcodes))
+        hosts = {k.lower(): v for k, v in self.callback_host_map.items()}
+        object.__setattr__(self, "callback_host_map", _frozen(hosts))
         if self.time_scale < 0:
             raise ValueError("time_scale must be >= 0")
         if self.pending_query not in ("modern", "legacy"):

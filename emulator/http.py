@@ -22,8 +22,18 @@ def parse_json(raw: bytes) -> Any:
         return None
 
 
+def declares_json(request: Request) -> bool:
+    """Content-Type application/json (any parameters): Daraja reads no other body as JSON."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json"
+
+
 async def read_json(request: Request, limit: int) -> Any:
-    """The body parsed as JSON (None when it is not JSON); bodies over `limit` bytes fail fast."""
+    """The body parsed as JSON (None when it is not JSON); bodies over `limit` bytes fail fast.
+
+    A body not sent as application/json counts as not JSON, even when its bytes are: live Daraja
+    then answers "Invalid BusinessShortCode" (reference 2.3, Python `data=` instead of `json=`).
+    """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise InvalidPayload()
@@ -34,6 +44,9 @@ async def read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise InvalidPayload()
         chunks.append(chunk)
+    if not declares_json(request):
+        log.info("body not sent as Content-Type: application/json; Daraja does not read it")
+        return None
     return parse_json(b"".join(chunks))
 
 

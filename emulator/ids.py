@@ -35,6 +35,13 @@ class IdSource:
         self._counter += 1
         return self._counter
 
+    def resume_after(self, merchant_request_id: str) -> None:
+        """Continue the node prefix and counter of an earlier run (the --state file), so a
+        seeded restart does not hand out the same MerchantRequestIDs again."""
+        node, counter = merchant_request_id[:27], merchant_request_id[27:]
+        if len(node) == 27 and counter.isdigit():
+            self._node, self._counter = node, max(self._counter, int(counter))
+
     def request_id(self) -> str:
         """`6e86-45dd-91ac-fd5d4178ab52` + counter, as in 2024+ error envelopes."""
         return f"{self._node}{self._next()}"

@@ -13,6 +13,7 @@ from .config import Settings
 from .daraja.oauth.backend import OAuthBackend
 from .daraja.stk.backend import StkBackend
 from .ids import IdSource
+from .persistence import StateFile
 from .runtime import Runtime
 from .scenario.engine import ScenarioSet
 from .scenario.loader import load_scenarios
@@ -35,7 +36,8 @@ class Emulator:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.ids = IdSource(settings.seed)
-        self.store = Store(settings.journal_size)
+        self.state_file = StateFile(settings.state_file) if settings.state_file else None
+        self.store = Store(settings.journal_size, self.state_file)
         self.oauth = OAuthBackend(self.store, self.ids, settings.apps, settings.token_lifetime)
         self.stk = StkBackend(
             self.store,
@@ -44,10 +46,27 @@ class Emulator:
             settings.shortcodes,
             legacy_pending=settings.pending_query == "legacy",
         )
-        sender = CallbackSender(self.clock, settings.callback_timeout, http_client)
+        sender = CallbackSender(
+            self.clock, settings.callback_timeout, http_client, settings.callback_host_map
+        )
         self.sender = sender
         self.runtime = Runtime(self.stk, sender, self.clock, settings.time_scale)
         self._default_set = settings.default_scenario is not None  # a default chosen at runtime
+
+    def restore(self) -> int:
+        """Load the --state file (inside the running loop, since it schedules): tokens, then
+        transactions, whose outcomes and callbacks resume. Returns how many were pending."""
+        if self.state_file is None:
+            return 0
+        for token in self.state_file.tokens(self.clock.now()):
+            self.store.tokens[token.value] = token
+        txns = self.state_file.transactions()
+        for txn in txns:
+            self.store.add(txn)
+        if txns:
+            self.ids.resume_after(txns[-1].merchant_request_id)
+        self.runtime.restore(txns)
+        return sum(not t.is_final for t in txns)
 
     def reload_scenarios(self) -> None:
         """Read the scenario files again; on any error the old set stays in force."""
@@ -72,3 +91,5 @@ class Emulator:
         await self.runtime.drain()
         self.runtime.reset()
         await self.sender.aclose()
+        if self.state_file is not None:
+            self.state_file.close()

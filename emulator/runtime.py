@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from .callbacks import CallbackSender
 from .clock import Clock
@@ -19,6 +20,7 @@ from .scenario.model import Delivery
 from .scheduler import Scheduler
 
 log = logging.getLogger("emulator.runtime")
+_POSTS = {Delivery.ONCE: 1, Delivery.TWICE: 2, Delivery.NEVER: 0}  # posts each delivery makes
 
 
 class Runtime:
@@ -36,9 +38,26 @@ class Runtime:
     def accepted(self, txn: Transaction) -> None:
         """Schedule the outcome: scaled scenario delay, or real seconds for a manual wait."""
         delay = txn.delay if txn.state is State.WAITING else txn.delay * self.time_scale
-        key = txn.checkout_request_id
+        txn.due_at = self._clock.now() + timedelta(seconds=delay)
+        self.backend.store.save(txn)
+        self._schedule(txn.checkout_request_id, delay)
+        self.events.publish("transaction", txn.checkout_request_id)
+
+    def _schedule(self, key: str, delay: float) -> None:
         self.scheduler.at(key, delay, lambda: self.finish(key))
-        self.events.publish("transaction", key)
+
+    def restore(self, txns: list[Transaction]) -> None:
+        """After a restart: pending outcomes resume on time (now, if overdue) and callbacks that
+        never went out are sent."""
+        now = self._clock.now()
+        for txn in txns:
+            if not txn.is_final:
+                due = txn.due_at or now
+                self._schedule(txn.checkout_request_id, (due - now).total_seconds())
+            else:
+                for _ in range(_POSTS[txn.scenario.callback] - len(txn.attempts)):
+                    txn.timeline.append((now, "callback sent after a restart"))
+                    self._spawn(txn)
 
     def finish(
         self,
@@ -83,6 +102,7 @@ class Runtime:
         txn.attempts.append(attempt)
         outcome = attempt.status if attempt.status is not None else attempt.error
         txn.timeline.append((attempt.at, f"callback posted to {attempt.url}: {outcome}"))
+        self.backend.store.save(txn)
         self.events.publish("transaction", txn.checkout_request_id)
 
     def reset(self) -> None:

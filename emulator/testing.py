@@ -15,6 +15,7 @@ import uvicorn
 
 from .app import create_app
 from .config import Settings
+from .tls import TlsFiles, ensure_tls, server_names
 
 
 def _bind(host: str) -> socket.socket:
@@ -34,9 +35,14 @@ class EmulatorServer:
     def __init__(self, settings: Settings | None = None, *, host: str = "127.0.0.1") -> None:
         self.settings = settings or Settings(time_scale=0)
         self.app = create_app(self.settings)
+        self.tls: TlsFiles | None = None  # with Settings(tls=True): the TlsFiles; trust self.tls.ca
+        ssl: dict[str, str] = {}
+        if self.settings.tls:
+            self.tls = ensure_tls(self.settings.tls_dir, server_names(host))
+            ssl = {"ssl_certfile": str(self.tls.cert), "ssl_keyfile": str(self.tls.key)}
         config = uvicorn.Config(
             self.app, host=host, port=0, log_level="warning", access_log=False, lifespan="on",
-            log_config=None,
+            log_config=None, **ssl,  # type: ignore[arg-type]
         )
         self._socket = _bind(host)
         self.host, self.port = self._socket.getsockname()[:2]
@@ -45,7 +51,7 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def emulator(self):  # noqa: ANN201 - the in-process Emulator, for white-box tests

@@ -56,8 +56,8 @@ _LOCAL_PHONE_RE = re.compile(r"0[17]\d{8}")
 
 _E = TypeVar("_E", bound=Enum)
 
-# What SafeConstructor raises on odd scalars: `!foo x`, `!!int x`, `!!bool x`, `!!timestamp x`.
-_SCALAR_ERRORS = (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError)
+# What SafeConstructor raises on odd scalars: `!foo x`, `!!int x`, `!!bool x`, `!!float`, ...
+_SCALAR_ERRORS = (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
 class ScenarioError(Exception):
@@ -173,9 +173,13 @@ def _number(f: _File, node: Node, path: str, expected: str = "a number of second
     value = f.value(node, path, expected)
     if not _is_number(value):
         f.fail(node, path, f"must be {expected}, got {_show(value)}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        f.fail(node, path, "is too large")
+    if not math.isfinite(number):
         f.fail(node, path, f"must be a finite number, got {_show(value)}")
-    return float(value)
+    return number
 
 
 def _seconds(f: _File, node: Node, path: str, *, positive: bool = False) -> float:

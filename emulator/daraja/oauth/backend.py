@@ -54,7 +54,7 @@ class OAuthBackend:
             log.info("oauth refused: consumer key %r is not a configured app (see --app)", key)
             raise UnknownCredentials()
         token = Token(self._ids.token(), key, now + self._lifetime)
-        self._store.tokens[token.value] = token
+        self._store.add_token(token)
         self._prune(now)
         return token
 
@@ -72,7 +72,7 @@ class OAuthBackend:
         """Make every issued token expire now (for testing a client's token refresh)."""
         tokens = self._store.tokens
         for value, token in tokens.items():
-            tokens[value] = Token(token.value, token.consumer_key, min(token.expires_at, now))
+            self._store.add_token(Token(value, token.consumer_key, min(token.expires_at, now)))
         return len(tokens)
 
     def _prune(self, now: datetime) -> None:

@@ -79,6 +79,7 @@ class Transaction:
     planned_code: int | str  # the outcome the scenario holds for it (a decision may change it)
     planned_desc: str
     state: State = State.PENDING
+    due_at: datetime | None = None  # wall-clock time the outcome is scheduled for
     result_code: int | str | None = None
     result_desc: str | None = None
     completed_at: datetime | None = None

@@ -70,10 +70,11 @@ def _valid_timestamp(text: str) -> bool:
 
 def _amount(body: Any) -> int:
     text = _field(body, "Amount", "Amount", _full(_AMOUNT))
-    amount = int(text.split(".", 1)[0])
-    if not 1 <= amount <= MAX_AMOUNT:
+    whole = text.split(".", 1)[0].lstrip("0") or "0"
+    # too many digits is too much money; int() of > 4300 digits would raise, not answer 400
+    if len(whole) > len(str(MAX_AMOUNT)) or not 1 <= int(whole) <= MAX_AMOUNT:
         raise BadRequest("Amount")
-    return amount
+    return int(whole)
 
 
 def valid_callback_url(url: str, *, require_https: bool) -> bool:

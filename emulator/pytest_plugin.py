@@ -1,0 +1,222 @@
+"""pytest fixtures and the `daraja` marker; the only module that imports pytest.
+
+Loaded through the `pytest11` entry point, it starts nothing until a test asks for
+`daraja_emulator`: then one emulator serves the whole session (or the one at --daraja-url),
+reset before each test. Errors the in-process server logs fail the test that caused them.
+
+    def test_pay(daraja_emulator):
+        shop = Shop(daraja_url=daraja_emulator.url)
+        ...
+
+    @pytest.mark.daraja(scenario="cancelled", time_scale=0)
+    def test_cancel(daraja_emulator): ...
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .client import AdminAPIError, EmulatorHandle, EmulatorUnreachable
+from .config import Settings
+
+if TYPE_CHECKING:
+    from .testing import EmulatorServer
+
+FAST_TIME_SCALE = 0.001  # a 90-second scenario ends in 90 ms
+URL_ENV, TOKEN_ENV = "DARAJA_EMULATOR_URL", "DARAJA_ADMIN_TOKEN"
+MARKER_OPTIONS = ("scenario", "time_scale")
+
+
+class ServerErrors(logging.Handler):
+    """Collects ERROR records logged in one server thread, for the test running against it."""
+
+    def __init__(self, thread_name: str) -> None:
+        super().__init__(logging.ERROR)
+        self.thread_name = thread_name
+        self.records: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName == self.thread_name:
+            self.records.append(self.format(record))
+
+    def drain(self) -> str:
+        """Everything recorded since the last drain, as text ('' when nothing)."""
+        self.acquire()
+        try:
+            text, self.records = "\n".join(self.records), []
+        finally:
+            self.release()
+        return text
+
+
+# loggers whose errors count: the emulator's own, and asyncio's for failed scheduled jobs
+WATCHED_LOGGERS = ("emulator", "asyncio")
+ERRORS_KEY = pytest.StashKey[ServerErrors]()
+
+
+@contextmanager
+def _watching(errors: ServerErrors | None) -> Iterator[None]:
+    if errors is None:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in WATCHED_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(errors)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(errors)
+
+
+@dataclass(frozen=True)
+class _Session:
+    handle: EmulatorHandle
+    errors: ServerErrors | None  # None for an external server: its logs are not ours
+    baseline: tuple[str, float]  # default scenario and time scale when the session began
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("daraja-emulator", "Daraja Emulator")
+    group.addoption(
+        "--daraja-url",
+        metavar="URL",
+        help=f"use the Daraja Emulator running at URL instead of starting one [env {URL_ENV}]",
+    )
+    group.addoption(
+        "--daraja-admin-token",
+        metavar="TOKEN",
+        help=f"admin token of the emulator at --daraja-url [env {TOKEN_ENV}]",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "daraja(scenario=None, time_scale=None): default scenario and time scale of the "
+        "daraja_emulator for this test",
+    )
+
+
+def _option(config: pytest.Config, name: str, env: str) -> str | None:
+    return config.getoption(name) or os.environ.get(env) or None
+
+
+@pytest.fixture(scope="session")
+def daraja_emulator_settings() -> Settings:
+    """Settings of the in-process server; override this fixture to change them."""
+    return Settings(time_scale=FAST_TIME_SCALE)
+
+
+@pytest.fixture(scope="session")
+def daraja_emulator_server(
+    request: pytest.FixtureRequest, daraja_emulator_settings: Settings
+) -> Iterator[EmulatorServer | None]:
+    """The session's in-process server, or None when --daraja-url names one already running."""
+    if _option(request.config, "daraja_url", URL_ENV):
+        yield None
+        return
+    from .testing import EmulatorServer
+
+    with EmulatorServer(daraja_emulator_settings) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _daraja_emulator_session(
+    request: pytest.FixtureRequest, daraja_emulator_server: EmulatorServer | None
+) -> Iterator[_Session]:
+    server = daraja_emulator_server
+    if server is None:
+        url = str(_option(request.config, "daraja_url", URL_ENV))
+        token = _option(request.config, "daraja_admin_token", TOKEN_ENV)
+        errors = None
+    else:
+        url, token = server.url, server.settings.admin_token
+        errors = ServerErrors(f"daraja-emulator:{server.port}")
+    with EmulatorHandle(url, admin_token=token) as handle, _watching(errors):
+        yield _Session(handle, errors, _baseline(handle))
+
+
+def _baseline(handle: EmulatorHandle) -> tuple[str, float]:
+    try:
+        return handle.default_scenario(), handle.time_scale()
+    except (EmulatorUnreachable, AdminAPIError) as exc:
+        pytest.fail(f"daraja_emulator: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def daraja_emulator(
+    request: pytest.FixtureRequest, _daraja_emulator_session: _Session
+) -> Iterator[EmulatorHandle]:
+    """The session's emulator, reset, with this test's `daraja` marker applied."""
+    session = _daraja_emulator_session
+    handle = session.handle
+    handle.reset()
+    _restore(handle, session.baseline)
+    _apply_marker(handle, request.node.get_closest_marker("daraja"))
+    if session.errors is not None:
+        session.errors.drain()
+        request.node.stash[ERRORS_KEY] = session.errors
+    yield handle
+    _restore(handle, session.baseline)
+    if session.errors is not None and (late := session.errors.drain()):
+        pytest.fail(f"the Daraja Emulator logged errors after the test:\n{late}", pytrace=False)
+
+
+def _restore(handle: EmulatorHandle, baseline: tuple[str, float]) -> None:
+    """Undo a test's default scenario and time scale; reset() alone keeps them."""
+    scenario, scale = baseline
+    if handle.default_scenario() != scenario:
+        handle.set_default_scenario(scenario)
+    if handle.time_scale() != scale:
+        handle.set_time_scale(scale)
+
+
+def _marker_options(marker: pytest.Mark) -> dict[str, Any]:
+    options = dict(marker.kwargs)
+    if len(marker.args) > 1 or (marker.args and "scenario" in options):
+        pytest.fail("@pytest.mark.daraja takes one scenario name at most", pytrace=False)
+    if marker.args:
+        options["scenario"] = marker.args[0]
+    unknown = sorted(set(options) - set(MARKER_OPTIONS))
+    if unknown:
+        pytest.fail(
+            f"@pytest.mark.daraja: unknown option(s) {unknown}; use {list(MARKER_OPTIONS)}",
+            pytrace=False,
+        )
+    return options
+
+
+def _apply_marker(handle: EmulatorHandle, marker: pytest.Mark | None) -> None:
+    options = _marker_options(marker) if marker is not None else {}
+    try:
+        if options.get("scenario") is not None:
+            handle.set_default_scenario(options["scenario"])
+        if options.get("time_scale") is not None:
+            handle.set_time_scale(options["time_scale"])
+    except AdminAPIError as exc:
+        pytest.fail(f"@pytest.mark.daraja: {exc.message}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a passing test whose server logged errors; add them to a failing test's report."""
+    errors = item.stash.get(ERRORS_KEY, None)
+    try:
+        result = yield
+    except BaseException:
+        if errors is not None and (text := errors.drain()):
+            item.add_report_section("call", "daraja emulator errors", text)
+        raise
+    if errors is not None and (text := errors.drain()):
+        pytest.fail(f"the Daraja Emulator logged errors during this test:\n{text}", pytrace=False)
+    return result
