@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .admin.dashboard import routes as dashboard_routes
+from .admin.faults import routes as fault_routes
 from .admin.routes import AdminError, admin_error
 from .admin.routes import routes as admin_routes
 from .clock import Clock
@@ -20,6 +21,9 @@ from .config import Settings
 from .daraja.oauth.routes import routes as oauth_routes
 from .daraja.stk.routes import routes as stk_routes
 from .errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
+from .faults.gate import FaultTriggered
+from .faults.model import FaultKind
+from .faults.responses import DropMidBody, envelope_error, gateway_response
 from .http import envelope, log_request
 from .instance import Emulator
 
@@ -36,6 +40,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: DarajaError = MethodNotAllowed() if exc.status_code == 405 else ResourceNotFound()
     return await _daraja_error(request, error)
+
+
+async def _fault(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FaultTriggered)
+    error = envelope_error(exc.kind)
+    if error is not None:
+        log_request(request, error.status, f"fault {exc.kind.value} ({exc.why}): {error.code}")
+        return envelope(error, request.app.state.emulator.ids.request_id())
+    if exc.kind is FaultKind.DROP_MID_BODY:
+        log_request(request, 500, f"fault {exc.kind.value} ({exc.why}): connection closed")
+        body = {"requestId": request.app.state.emulator.ids.request_id(),
+                "errorCode": InternalError.code, "errorMessage": InternalError.message}
+        return DropMidBody(body, 500)
+    response = gateway_response(exc.kind)
+    status = "connection closed" if exc.kind is FaultKind.DROP else response.status_code
+    log_request(request, status, f"fault {exc.kind.value} ({exc.why})")
+    return response
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client hung up (a timeout during a slow fault, say): nobody is left to answer."""
+    log_request(request, "client gone", "the client closed the connection first")
+    return Response(b"", status_code=499)
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
@@ -62,10 +89,12 @@ def create_app(
         await emulator.aclose()
 
     app = Starlette(
-        routes=[*oauth_routes, *stk_routes, *admin_routes, *dashboard_routes],
+        routes=[*oauth_routes, *stk_routes, *admin_routes, *fault_routes, *dashboard_routes],
         exception_handlers={
             DarajaError: _daraja_error,
             AdminError: admin_error,
+            FaultTriggered: _fault,
+            ClientDisconnect: _gone,
             HTTPException: _http_error,
             Exception: _crash,
         },

@@ -173,6 +173,12 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="N",
     )
     p.add(
+        "--rate-limit",
+        "requests per second per consumer key; more get Daraja's spike-arrest answer",
+        type=int,
+        metavar="N",
+    )
+    p.add(
         "--state",
         "keep transactions and tokens in this SQLite file across restarts (default: memory)",
         type=Path,
@@ -226,6 +232,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_body_bytes=args.max_body_bytes,
         admin_token=args.admin_token,
         state_file=args.state,
+        rate_limit=args.rate_limit,
         log_level=args.log_level,
     )
 

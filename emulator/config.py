@@ -49,6 +49,7 @@ class Settings:
     journal_size: int = 10_000  # completed transactions kept for queries and inspection
     max_body_bytes: int = 64 * 1024  # larger request bodies get a Daraja-shaped 400
     token_lifetime: float = 3600.0  # real seconds; the time scale never shortens it
+    rate_limit: int | None = None  # requests per second per consumer key before spike arrest
     state_file: Path | None = None  # SQLite file that keeps state across restarts
     admin_token: str | None = None  # protects /_emulator/ admin endpoints when set
     log_level: str = "info"

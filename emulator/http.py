@@ -60,5 +60,11 @@ def envelope(error: DarajaError, request_id: str) -> Response:
     return JSONResponse(body, status_code=error.status)
 
 
-def log_request(request: Request, status: int, detail: str) -> None:
+def log_request(request: Request, status: int | str, detail: str) -> None:
+    """One log line per Daraja request, also kept in the request journal."""
     log.info("%s %s -> %s %s", request.method, request.url.path, status, detail)
+    emu = request.app.state.emulator
+    emu.store.requests.append({
+        "at": emu.clock.now().isoformat(), "method": request.method, "path": request.url.path,
+        "status": status, "detail": detail,
+    })

@@ -12,6 +12,7 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .daraja.oauth.backend import OAuthBackend
 from .daraja.stk.backend import StkBackend
+from .faults.engine import FaultBook
 from .ids import IdSource
 from .persistence import StateFile
 from .runtime import Runtime
@@ -51,6 +52,7 @@ class Emulator:
         )
         self.sender = sender
         self.runtime = Runtime(self.stk, sender, self.clock, settings.time_scale)
+        self.faults = FaultBook(settings.rate_limit)
         self._default_set = settings.default_scenario is not None  # a default chosen at runtime
 
     def restore(self) -> int:
@@ -86,6 +88,7 @@ class Emulator:
         """Transactions, locks, queued outcomes and scheduled callbacks go; tokens stay."""
         self.runtime.reset()
         self.store.reset()
+        self.faults.reset()
 
     async def aclose(self) -> None:
         await self.runtime.drain()

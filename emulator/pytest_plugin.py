@@ -143,14 +143,17 @@ def _daraja_emulator_session(
         url, token = server.url, server.settings.admin_token
         errors = ServerErrors(f"daraja-emulator:{server.port}")
     with EmulatorHandle(url, admin_token=token) as handle, _watching(errors):
-        yield _Session(handle, errors, _baseline(handle))
+        session = _Session(handle, errors, _baseline(handle))
+        yield session
+        _restore(handle, session.baseline)  # leave a shared server as it was found
 
 
 def _baseline(handle: EmulatorHandle) -> tuple[str, float]:
     try:
-        return handle.default_scenario(), handle.time_scale()
+        health = handle.health()
     except (EmulatorUnreachable, AdminAPIError) as exc:
         pytest.fail(f"daraja_emulator: {exc}", pytrace=False)
+    return health["default_scenario"], float(health["time_scale"])
 
 
 @pytest.fixture
@@ -167,18 +170,17 @@ def daraja_emulator(
         session.errors.drain()
         request.node.stash[ERRORS_KEY] = session.errors
     yield handle
-    _restore(handle, session.baseline)
     if session.errors is not None and (late := session.errors.drain()):
         pytest.fail(f"the Daraja Emulator logged errors after the test:\n{late}", pytrace=False)
 
 
 def _restore(handle: EmulatorHandle, baseline: tuple[str, float]) -> None:
-    """Undo a test's default scenario and time scale; reset() alone keeps them."""
+    """Undo an earlier test's default scenario and time scale, which reset() keeps."""
+    if _baseline(handle) == baseline:
+        return
     scenario, scale = baseline
-    if handle.default_scenario() != scenario:
-        handle.set_default_scenario(scenario)
-    if handle.time_scale() != scale:
-        handle.set_time_scale(scale)
+    handle.set_default_scenario(scenario)
+    handle.set_time_scale(scale)
 
 
 def _marker_options(marker: pytest.Mark) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class Store:
         self.completed: deque[str] = deque()  # CheckoutRequestIDs in completion order
         self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> its callbacks
         self.queued: dict[str | None, deque[str]] = {}  # maps MSISDN (None: any) -> scenarios
+        self.requests: deque[dict[str, object]] = deque(maxlen=self.journal_size)  # newest last
 
     def add(self, txn: Transaction) -> None:
         self.transactions[txn.checkout_request_id] = txn

@@ -192,7 +192,8 @@ async def set_default(request: Request) -> Response:
     try:
         emu.set_default(str(name))
     except UnknownScenario:
-        raise AdminError(404, f"no scenario named {name!r}") from None
+        hint = "fault scenarios are set through /_emulator/faults"
+        raise AdminError(404, f"no outcome scenario named {name!r} ({hint})") from None
     return _ok(_scenario_list(emu))
 
 
@@ -210,7 +211,7 @@ async def queue(request: Request) -> Response:
         try:
             emu.stk.queue(str(data.get("scenario")), phone, count)
         except UnknownScenario:
-            raise AdminError(404, f"no scenario named {data.get('scenario')!r}") from None
+            raise AdminError(404, f"no outcome scenario named {data.get('scenario')!r}") from None
     if request.method != "GET":
         emu.runtime.events.publish("queue")
     return _ok(_queue_list(emu))

@@ -9,8 +9,10 @@ Precedence, first that applies:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..faults.model import Endpoint
 from .model import Scenario
 
 
@@ -41,11 +43,15 @@ class ScenarioSet:
         ordered = sorted(scenarios, key=_rank)
         self._by_phone: dict[str, list[Scenario]] = {}  # maps MSISDN -> scenarios naming it
         self._general: list[Scenario] = []  # scenarios matching without a phone list
+        self._faults_by_phone: dict[str, list[Scenario]] = {}  # the same, for fault scenarios
+        self._general_faults: list[Scenario] = []
         for s in ordered:
+            by_phone = self._faults_by_phone if s.fault else self._by_phone
+            general = self._general_faults if s.fault else self._general
             for phone in s.match.phones:
-                self._by_phone.setdefault(phone, []).append(s)
+                by_phone.setdefault(phone, []).append(s)
             if not s.match.phones and not s.match.is_empty:
-                self._general.append(s)
+                general.append(s)
 
     def get(self, name: str) -> Scenario:
         try:
@@ -53,18 +59,42 @@ class ScenarioSet:
         except KeyError:
             raise UnknownScenario(name) from None
 
+    def outcome(self, name: str) -> Scenario:
+        """A scenario that ends a transaction (not a fault scenario), by name."""
+        scenario = self.get(name)
+        if scenario.fault is not None:
+            raise UnknownScenario(f"{name} is a fault scenario; use the faults API for faults")
+        return scenario
+
     def with_default(self, name: str) -> ScenarioSet:
-        return ScenarioSet(list(self.by_name.values()), default=self.get(name).name)
+        return ScenarioSet(list(self.by_name.values()), default=self.outcome(name).name)
 
     def choose(self, phone: str, amount: int, reference: str) -> Choice:
-        candidates = [*self._by_phone.get(phone, ()), *self._general]
-        hits = sorted(
-            (s for s in candidates if s.match.matches(phone, amount, reference)), key=_rank
-        )
-        if hits:
-            s = hits[0]
-            return Choice(s, f"matched scenario '{s.name}' ({_describe(s)}) from {s.source}")
+        hit = _first(self._by_phone.get(phone, ()), self._general, phone, amount, reference)
+        if hit is not None:
+            why = f"matched scenario '{hit.name}' ({_describe(hit)}) from {hit.source}"
+            return Choice(hit, why)
         return Choice(self.default, f"no scenario matched; default scenario '{self.default.name}'")
+
+    def fault_for(
+        self, endpoint: Endpoint, phone: str, amount: int | None = None, reference: str = ""
+    ) -> Scenario | None:
+        """The fault scenario matching a request to `endpoint`, if any (same precedence)."""
+        if not self._faults_by_phone and not self._general_faults:
+            return None
+        candidates = [
+            s for s in (*self._faults_by_phone.get(phone, ()), *self._general_faults)
+            if s.fault is not None and endpoint in s.fault.endpoints
+        ]
+        return _first(candidates, (), phone, amount, reference)
+
+
+def _first(
+    by_phone: Iterable[Scenario], general: Iterable[Scenario], phone: str, amount: int | None,
+    reference: str,
+) -> Scenario | None:
+    hits = [s for s in (*by_phone, *general) if s.match.matches(phone, amount, reference)]
+    return min(hits, key=_rank) if hits else None
 
 
 def _describe(s: Scenario) -> str:

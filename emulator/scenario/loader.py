@@ -45,6 +45,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from emulator.faults.model import Endpoint, FaultKind, FaultSpec
 from emulator.resultcodes import describe
 from emulator.scenario.model import BalanceItem, Delay, Delivery, Match, Scenario
 
@@ -360,7 +361,11 @@ _FIELDS = (
     "manual",
     "manual_timeout",
     "match",
+    "fault",
 )
+_FAULT_FIELDS = ("kind", "endpoints", "times", "seconds")
+_OUTCOME_ONLY = ("result_code", "result_desc", "delay", "callback", "duplicate_gap", "balance",
+                 "manual", "manual_timeout")
 
 
 @dataclass(frozen=True)
@@ -386,8 +391,55 @@ def _require(f: _File, given: dict[str, tuple[Node, Node]], top: MappingNode, ke
     return given[key][1]
 
 
+def _fault(f: _File, node: Node) -> FaultSpec:
+    """`fault: spike-arrest`, or a mapping with kind, endpoints, times and seconds."""
+    if isinstance(node, ScalarNode):
+        return FaultSpec(_choice(f, node, "fault", FaultKind))
+    if not isinstance(node, MappingNode):
+        f.fail(node, "fault", f"must be a fault kind or a mapping of {', '.join(_FAULT_FIELDS)}, "
+               f"got {f.got(node)}")
+    given = _fields(f, node, "fault.", _FAULT_FIELDS)
+    if "kind" not in given:
+        f.fail(node, "fault.kind", "required field is missing")
+    spec: dict[str, Any] = {"kind": _choice(f, given["kind"][1], "fault.kind", FaultKind)}
+    if "endpoints" in given:
+        items = _items(f, given["endpoints"][1], "fault.endpoints", "a list of push, query")
+        endpoints = [_choice(f, n, f"fault.endpoints[{i}]", Endpoint) for i, n in enumerate(items)]
+        if not endpoints or Endpoint.OAUTH in endpoints:
+            f.fail(given["endpoints"][1], "fault.endpoints",
+                   "must list push and/or query (an OAuth request carries no phone to match)")
+        spec["endpoints"] = frozenset(endpoints)
+    if "times" in given:
+        spec["times"] = _int(f, given["times"][1], "fault.times", 1, "a whole number >= 1")
+    if "seconds" in given:
+        spec["seconds"] = _seconds(f, given["seconds"][1], "fault.seconds", positive=True)
+    return FaultSpec(**spec)
+
+
+def _fault_scenario(
+    f: _File, top: MappingNode, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool
+) -> _Loaded:
+    """A scenario that fails the request instead of creating a transaction."""
+    for key in (*_OUTCOME_ONLY, "default"):
+        if key in given and not (key == "default" and not _bool(f, given[key][1], key)):
+            f.fail(given[key][0], key, "a fault scenario never creates a transaction, so it "
+                   "takes no outcome fields and cannot be the default")
+    match, phones = _match(f, given["match"][1]) if "match" in given else (Match(), {})
+    scenario = Scenario(
+        name=_name(f, given["name"][1] if "name" in given else None, path.stem),
+        result_code="FAULT", result_desc="", delay=Delay(0.0, 0.0), match=match,
+        description=_string(f, given["description"][1], "description").strip()
+        if "description" in given else "",
+        source=f.name, bundled=bundled, fault=_fault(f, given["fault"][1]),
+    )
+    name_line = _line(given["name"][0]) if "name" in given else None
+    return _Loaded(scenario, name_line, None, phones)
+
+
 def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool) -> _Loaded:
     given = _fields(f, top, "", _FIELDS)
+    if "fault" in given:
+        return _fault_scenario(f, top, given, path, bundled)
     code_node = _require(f, given, top, "result_code")
     delay_node = _require(f, given, top, "delay")
     name = _name(f, given["name"][1] if "name" in given else None, path.stem)

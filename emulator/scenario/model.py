@@ -7,6 +7,8 @@ import fnmatch
 import random
 from dataclasses import dataclass, field
 
+from ..faults.model import FaultSpec
+
 
 class Delivery(str, enum.Enum):
     """How the result callback is delivered; Safaricom itself never retries."""
@@ -51,14 +53,17 @@ class Match:
     def has_amount(self) -> bool:
         return self.amount_min is not None or self.amount_max is not None
 
-    def matches(self, phone: str, amount: int, account_reference: str) -> bool:
+    def matches(self, phone: str, amount: int | None, account_reference: str) -> bool:
+        """Whether a push fits; an unknown amount (None) fails any amount condition."""
         if self.is_empty:
             return False
         if self.phones and phone not in self.phones:
             return False
-        if self.amount_min is not None and amount < self.amount_min:
+        if self.has_amount and amount is None:
             return False
-        if self.amount_max is not None and amount > self.amount_max:
+        if self.amount_min is not None and amount is not None and amount < self.amount_min:
+            return False
+        if self.amount_max is not None and amount is not None and amount > self.amount_max:
             return False
         if self.account_references and not any(
             fnmatch.fnmatchcase(account_reference, p) for p in self.account_references
@@ -85,6 +90,7 @@ class Scenario:
     manual_timeout: float = 60.0  # real seconds a manual transaction waits before ending as 1037
     source: str = "<memory>"  # file the scenario came from, for messages
     bundled: bool = False
+    fault: FaultSpec | None = None  # set: the request fails this way and no transaction starts
 
     @property
     def succeeds(self) -> bool:

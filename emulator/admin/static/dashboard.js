@@ -166,7 +166,8 @@
     return h(
       "dl",
       { class: "facts" },
-      pairs.map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, String(value ?? "")))),
+      pairs.map(([name, value, wide]) =>
+        h("div", { class: wide ? "wide" : null }, h("dt", {}, name), h("dd", {}, String(value ?? "")))),
     );
   }
 
@@ -249,9 +250,11 @@
       ["Shortcode", record.business_short_code],
       ["Scenario", record.scenario],
     ];
-    if (record.result_code != null) pairs.push(["Result", `${record.result_code} ${record.result_desc}`]);
     if (record.receipt) pairs.push(["Receipt", record.receipt]);
-    pairs.push(["CheckoutRequestID", record.checkout_request_id]);
+    pairs.push(["CheckoutRequestID", record.checkout_request_id, true]);
+    if (record.result_code != null) {
+      pairs.push(["Result", `${record.result_code} ${record.result_desc}`, true]);
+    }
     return h(
       "li",
       { class: "txn", "data-id": record.checkout_request_id, "data-state": record.state },

@@ -7,12 +7,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...errors import UnknownCredentials
+from ...faults import gate as faults
+from ...faults.model import Endpoint
 from ...http import log_request
 from .backend import EXPIRES_IN
 
 
 async def generate(request: Request) -> Response:
     emu = request.app.state.emulator
+    await faults.on_arrival(request, Endpoint.OAUTH)
     try:
         token = emu.oauth.issue(
             request.headers.get("authorization"),

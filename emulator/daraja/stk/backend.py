@@ -175,5 +175,5 @@ class StkBackend:
 
     def queue(self, scenario: str, phone: str | None = None, count: int = 1) -> None:
         """Queue outcomes for the next pushes (to one phone, or any), first in first out."""
-        self.scenarios.get(scenario)  # unknown names fail now, not at push time
+        self.scenarios.outcome(scenario)  # unknown names fail now, not at push time
         self.store.queued.setdefault(phone, deque()).extend([scenario] * count)

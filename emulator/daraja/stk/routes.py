@@ -6,17 +6,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...faults import gate as faults
+from ...faults.model import Endpoint
 from ...http import log_request, read_json
 from . import wire
 
 
 async def process_request(request: Request) -> Response:
     emu = request.app.state.emulator
+    await faults.on_arrival(request, Endpoint.PUSH)
     now = emu.clock.now()
     emu.oauth.check(request.headers.get("authorization"), now)
     body = await read_json(request, emu.settings.max_body_bytes)
+    await faults.on_body(request, Endpoint.PUSH, body)
     push = wire.parse_push(body, require_https=emu.settings.require_https)
-    txn = emu.stk.push(push, now)
+    txn = emu.stk.push(push, emu.clock.now())
     emu.runtime.accepted(txn)
     log_request(
         request,
@@ -28,10 +32,12 @@ async def process_request(request: Request) -> Response:
 
 async def query(request: Request) -> Response:
     emu = request.app.state.emulator
+    await faults.on_arrival(request, Endpoint.QUERY)
     now = emu.clock.now()
     emu.oauth.check(request.headers.get("authorization"), now)
     body = await read_json(request, emu.settings.max_body_bytes)
-    txn = emu.stk.query(wire.parse_query(body), now)
+    await faults.on_body(request, Endpoint.QUERY, body)
+    txn = emu.stk.query(wire.parse_query(body), emu.clock.now())
     answer = wire.query_response(txn, emu.settings.query_wording)
     log_request(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
     return JSONResponse(answer)
