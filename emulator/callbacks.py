@@ -47,10 +47,9 @@ class CallbackSender:
         status: int | None = None
         error: str | None = None
         body = ""
+        sent = encode_callback(payload)
         try:
-            response = await self._client.post(
-                url, content=encode_callback(payload), headers=HEADERS
-            )
+            response = await self._client.post(url, content=sent, headers=HEADERS)
             status, body = response.status_code, response.text[:MAX_RECORDED_BODY]
         except httpx.TimeoutException:
             error = "timeout: the receiver did not answer in time"
@@ -61,7 +60,9 @@ class CallbackSender:
         except Exception as exc:  # a receiver must never crash the emulator
             error = f"{type(exc).__name__}: {exc}"
         latency = (time.perf_counter() - start) * 1000
-        attempt = CallbackAttempt(at, url, status, error, round(latency, 1), body, payload)
+        attempt = CallbackAttempt(
+            at, url, status, error, round(latency, 1), body, payload, sent.decode()
+        )
         log.info(
             "callback %s -> %s %s (%.0f ms)",
             _checkout_id(payload),

@@ -85,7 +85,9 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="daraja-emulator",
         description="A local, offline stand-in for Safaricom's M-Pesa Daraja API (STK Push). "
-        "Subcommands: check-scenarios DIR (validate scenario files).",
+        "Subcommands: check-scenarios DIR (validate scenario files); to steer a running "
+        "emulator: scenarios, default, queue, transactions, show, decide, fast-forward, follow, "
+        "reset (see daraja-emulator SUBCOMMAND --help).",
     )
     p = _Parser(parser, env)
     p.add("--host", "address to listen on", default="127.0.0.1")
@@ -330,4 +332,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     if argv and argv[0] == "check-scenarios":
         return check_scenarios(argv[1:])
+    from . import qa
+
+    if argv and argv[0] in qa.COMMANDS:
+        return qa.main(argv, env)
     return serve(argv, env)

@@ -40,7 +40,11 @@ class EmulatorError(Exception):
 
 
 class EmulatorUnreachable(EmulatorError):
-    """No emulator answers at the URL (not started, wrong port, or something else there)."""
+    """No emulator answers at the URL; `refused` when nothing listens there at all."""
+
+    def __init__(self, message: str, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class AdminAPIError(EmulatorError):
@@ -78,7 +82,9 @@ class EmulatorHandle:
                 method, f"{self.url}{ADMIN}{path}", headers=self._headers, **kwargs
             )
         except httpx.TransportError as exc:
-            raise EmulatorUnreachable(f"no emulator at {self.url} ({_reason(exc)})") from None
+            refused = isinstance(exc, httpx.ConnectError)
+            message = f"no emulator at {self.url} ({_reason(exc)})"
+            raise EmulatorUnreachable(message, refused) from None
         return _json(r, self.url)
 
     # --- reading ---------------------------------------------------------------------------

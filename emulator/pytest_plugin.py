@@ -152,8 +152,10 @@ def _baseline(handle: EmulatorHandle) -> tuple[str, float]:
     try:
         health = handle.health()
     except (EmulatorUnreachable, AdminAPIError) as exc:
-        pytest.fail(f"daraja_emulator: {exc}", pytrace=False)
-    return health["default_scenario"], float(health["time_scale"])
+        problem = str(exc)
+    else:
+        return health["default_scenario"], float(health["time_scale"])
+    pytest.fail(f"daraja_emulator: {problem}", pytrace=False)
 
 
 @pytest.fixture
@@ -200,13 +202,16 @@ def _marker_options(marker: pytest.Mark) -> dict[str, Any]:
 
 def _apply_marker(handle: EmulatorHandle, marker: pytest.Mark | None) -> None:
     options = _marker_options(marker) if marker is not None else {}
+    problem = None
     try:
         if options.get("scenario") is not None:
             handle.set_default_scenario(options["scenario"])
         if options.get("time_scale") is not None:
             handle.set_time_scale(options["time_scale"])
     except AdminAPIError as exc:
-        pytest.fail(f"@pytest.mark.daraja: {exc.message}", pytrace=False)
+        problem = exc.message
+    if problem:  # failed outside the except block, so the report shows no chained traceback
+        pytest.fail(f"@pytest.mark.daraja: {problem}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from .callbacks import CallbackSender
 from .clock import Clock
-from .daraja.stk.backend import StkBackend
+from .daraja.stk.backend import QUEUED_REASON, StkBackend
 from .daraja.stk.models import State, Transaction
 from .daraja.stk.wire import callback_payload
 from .events import EventBus
@@ -42,6 +42,8 @@ class Runtime:
         self.backend.store.save(txn)
         self._schedule(txn.checkout_request_id, delay)
         self.events.publish("transaction", txn.checkout_request_id)
+        if txn.reason.startswith(QUEUED_REASON):
+            self.events.publish("queue")  # a queued outcome was used up
 
     def _schedule(self, key: str, delay: float) -> None:
         self.scheduler.at(key, delay, lambda: self.finish(key))

@@ -11,6 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator.faults.model import FAULT_NUMBERS, Endpoint, FaultKind, FaultSpec
 from emulator.resultcodes import describe
 from emulator.scenario.loader import (
     ScenarioError,
@@ -43,7 +44,10 @@ def load_error(tmp_path: Path, text: str, filename: str = "s.yaml") -> ScenarioE
 
 
 def test_full_example_loads(tmp_path: Path) -> None:
-    path = write(tmp_path, "whatever.yaml", """\
+    path = write(
+        tmp_path,
+        "whatever.yaml",
+        """\
         name: cancelled-big
         description: The customer presses Cancel on the PIN prompt.
         result_code: 1032
@@ -59,7 +63,8 @@ def test_full_example_loads(tmp_path: Path) -> None:
           phones: ["254700001032", 254110000000]
           amount: [100, 500]
           account_references: ["FAIL-*", "x?"]
-        """)
+        """,
+    )
     s = load_file(path)
     assert s == Scenario(
         name="cancelled-big",
@@ -119,6 +124,9 @@ FIELD_ERRORS = [
     ("result_code: 1032\ndelay: -1\n", 2, "delay", ">= 0"),
     ("result_code: 1032\ndelay: .inf\n", 2, "delay", "finite"),
     ("result_code: 1032\ndelay: [9, 2]\n", 2, "delay", "min must be <= max"),
+    ("result_code: 1032\ndelay: 1" + "0" * 400 + "\n", 2, "delay", "too large"),
+    ("result_code: 1032\ndelay: !!float\n", 2, "delay", "cannot read value"),
+    ("result_code: 1032\ndelay: !!timestamp x\n", 2, "delay", "cannot read value"),
     ("result_code: 1032\ndelay: [1, 2, 3]\n", 2, "delay", "a list of 3"),
     ("result_code: 1032\ndelay:\n  - 1\n  - x\n", 4, "delay[1]", "got 'x'"),
     ("result_code: 1032\ndelay: {a: 1}\n", 2, "delay", "got a mapping"),
@@ -151,26 +159,49 @@ FIELD_ERRORS = [
     ("result_code: 0\ndelay: 5\n[a]: 1\n", 3, None, "plain words"),
     ("result_code: 0\ndelay: 5\nmatch: [1]\n", 3, "match", "got a list"),
     ("result_code: 0\ndelay: 5\nmatch:\n  phone: [1]\n", 4, "match.phone", "unknown field"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  phones: '254700001032'\n", 4, "match.phones",
-     "a list"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  phones:\n    - '254700001032'\n    - '0712345678'\n",
-     6, "match.phones[1]", "write it as 254712345678"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  phones: [254800000000]\n", 4, "match.phones[0]",
-     "2547XXXXXXXX"),
+    ("result_code: 0\ndelay: 5\nmatch:\n  phones: '254700001032'\n", 4, "match.phones", "a list"),
+    (
+        "result_code: 0\ndelay: 5\nmatch:\n  phones:\n    - '254700001032'\n    - '0712345678'\n",
+        6,
+        "match.phones[1]",
+        "write it as 254712345678",
+    ),
+    (
+        "result_code: 0\ndelay: 5\nmatch:\n  phones: [254800000000]\n",
+        4,
+        "match.phones[0]",
+        "2547XXXXXXXX",
+    ),
     ("result_code: 0\ndelay: 5\nmatch:\n  phones: [true]\n", 4, "match.phones[0]", "got true"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  phones: ['2547000010321']\n", 4, "match.phones[0]",
-     "2541XXXXXXXX"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  phones:\n    - 254700001032\n    - '254700001032'\n",
-     6, "match.phones[1]", "listed twice (first at line 5)"),
+    (
+        "result_code: 0\ndelay: 5\nmatch:\n  phones: ['2547000010321']\n",
+        4,
+        "match.phones[0]",
+        "2541XXXXXXXX",
+    ),
+    (
+        "result_code: 0\ndelay: 5\nmatch:\n  phones:\n    - 254700001032\n    - '254700001032'\n",
+        6,
+        "match.phones[1]",
+        "listed twice (first at line 5)",
+    ),
     ("result_code: 0\ndelay: 5\nmatch:\n  amount: 0\n", 4, "match.amount", ">= 1"),
     ("result_code: 0\ndelay: 5\nmatch:\n  amount: 5.5\n", 4, "match.amount", "got 5.5"),
     ("result_code: 0\ndelay: 5\nmatch:\n  amount: '5'\n", 4, "match.amount", "got '5'"),
     ("result_code: 0\ndelay: 5\nmatch:\n  amount: [10, 5]\n", 4, "match.amount", "min must be"),
     ("result_code: 0\ndelay: 5\nmatch:\n  amount: [1, x]\n", 4, "match.amount[1]", "got 'x'"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  account_references: FAIL-*\n", 4,
-     "match.account_references", "a list of glob patterns"),
-    ("result_code: 0\ndelay: 5\nmatch:\n  account_references: [ok, 5]\n", 4,
-     "match.account_references[1]", "must be a string"),
+    (
+        "result_code: 0\ndelay: 5\nmatch:\n  account_references: FAIL-*\n",
+        4,
+        "match.account_references",
+        "a list of glob patterns",
+    ),
+    (
+        "result_code: 0\ndelay: 5\nmatch:\n  account_references: [ok, 5]\n",
+        4,
+        "match.account_references[1]",
+        "must be a string",
+    ),
     ("result_code: 0\ndelay: 5\nmatch: &m {phones: *m}\n", 3, "match.phones", "got a mapping"),
 ]
 
@@ -300,14 +331,15 @@ BUNDLED_FILES = sorted(p.name for p in bundled_dir().glob("*.yaml"))
 
 def test_bundled_dir_has_the_files() -> None:
     assert bundled_dir().is_dir()
-    assert len(BUNDLED_FILES) == 13
+    outcomes = [f for f in BUNDLED_FILES if not f.startswith("fault-")]
+    assert len(outcomes) == 13 and len(BUNDLED_FILES) == 25
 
 
 @pytest.mark.parametrize("filename", BUNDLED_FILES)
 def test_each_bundled_file_loads(filename: str) -> None:
     s = load_file(bundled_dir() / filename, bundled=True)
     assert s.name == Path(filename).stem and s.bundled
-    assert s.description and s.result_desc
+    assert s.description and (s.result_desc or s.fault)
     assert len(s.match.phones) == 1
 
 
@@ -325,6 +357,9 @@ def test_bundled_magic_numbers_follow_the_rule() -> None:
         (phone,) = s.match.phones
         if s.name == "success":
             assert phone == "254708374149"
+        elif s.fault is not None:  # 2547990000 + the fault's number (21: flaky spike arrest)
+            expected = "254799000021" if s.name == "fault-flaky" else FAULT_NUMBERS[s.fault.kind]
+            assert phone == expected, s.name
         elif s.name in variants:
             assert phone == "25471000000" + variants[s.name]
         else:
@@ -339,6 +374,33 @@ def test_bundled_variants() -> None:
     manual = by_name["manual"]
     assert manual.manual and manual.manual_timeout == 60 and manual.delay == Delay(0, 0)
     assert "1037" in manual.description
+
+
+def test_fault_scenarios(tmp_path: Path) -> None:
+    short = load_file(write(tmp_path, "a.yaml", "fault: drop\nmatch:\n  phones: [254722000001]\n"))
+    assert short.fault == FaultSpec(FaultKind.DROP)
+    full = load_file(write(tmp_path, "b.yaml", (
+        "fault:\n  kind: slow\n  endpoints: [push, query]\n  times: 2\n  seconds: 3\n")))
+    assert full.fault == FaultSpec(
+        FaultKind.SLOW, frozenset({Endpoint.PUSH, Endpoint.QUERY}), times=2, seconds=3.0)
+
+
+@pytest.mark.parametrize(("text", "line", "field"), [
+    ("fault: melt\n", 1, "fault"),
+    ("fault:\n  endpoints: [push]\n", 2, "fault.kind"),
+    ("fault:\n  kind: drop\n  endpoints: [oauth]\n", 3, "fault.endpoints"),
+    ("fault:\n  kind: drop\n  endpoints: [c2b]\n", 3, "fault.endpoints[0]"),
+    ("fault:\n  kind: drop\n  times: 0\n", 3, "fault.times"),
+    ("fault:\n  kind: drop\n  kynd: x\n", 3, "fault.kynd"),
+    ("fault: drop\nresult_code: 0\n", 2, "result_code"),
+    ("fault: drop\ndefault: true\n", 2, "default"),
+    ("fault: [drop]\n", 1, "fault"),
+])
+def test_fault_scenario_errors(tmp_path: Path, text: str, line: int, field: str) -> None:
+    path = write(tmp_path, "f.yaml", text)
+    with pytest.raises(ScenarioError) as info:
+        load_file(path)
+    assert (info.value.file, info.value.line, info.value.field) == (str(path), line, field)
 
 
 # --------------------------------------------------------------------------- merge rules
@@ -426,8 +488,9 @@ def test_two_user_defaults(user: Path) -> None:
 
 def test_phone_claimed_twice_in_user_tier(user: Path) -> None:
     a = write(user, "a.yaml", MINIMAL + "match: {phones: ['254711111111']}\n")
-    b = write(user, "b.yaml", MINIMAL + "match:\n  phones:\n    - '254722222222'\n"
-              "    - 254711111111\n")
+    b = write(
+        user, "b.yaml", MINIMAL + "match:\n  phones:\n    - '254722222222'\n    - 254711111111\n"
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenarios([user])
     err = info.value
@@ -464,12 +527,28 @@ def test_missing_user_dir(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- fuzzing
 
 FIELD_NAMES = [
-    "name", "description", "result_code", "result_desc", "delay", "callback", "duplicate_gap",
-    "balance", "default", "manual", "manual_timeout", "match", "phones", "amount",
+    "name",
+    "description",
+    "result_code",
+    "result_desc",
+    "delay",
+    "callback",
+    "duplicate_gap",
+    "balance",
+    "default",
+    "manual",
+    "manual_timeout",
+    "match",
+    "phones",
+    "amount",
     "account_references",
 ]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
     st.sampled_from(["once", "twice", "never", "empty", "omit", "254700001032", "SFC_IC0003"]),
 )
 keys = st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=8), st.integers())
@@ -488,6 +567,36 @@ yamlish = st.text(
     alphabet=st.sampled_from(list("abcdelay_:-[]{},'\"!&*#|>?%@ \n\t0123456789.\x00\x07é")),
     max_size=120,
 )
+TAGS = [
+    "",
+    "!!int",
+    "!!float",
+    "!!bool",
+    "!!timestamp",
+    "!!binary",
+    "!!str",
+    "!!null",
+    "!!map",
+    "!!seq",
+    "!!set",
+    "!!omap",
+    "!!merge",
+    "!x",
+    "!!python/name:os.system",
+]
+tagged = st.builds(
+    lambda tag, text: f"{tag} {text}".strip(),
+    st.sampled_from(TAGS),
+    st.text(alphabet=st.sampled_from(list("0123456789.-+_:eEaxT ")), max_size=12),
+)
+templated = st.builds(
+    "result_code: {}\ndelay: {}\ncallback: {}\nmatch:\n  phones: [{}]\n  amount: {}\n".format,
+    tagged,
+    tagged,
+    tagged,
+    tagged,
+    tagged,
+)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -503,7 +612,7 @@ def load_or_error(folder: Path, text: str) -> None:
 
 
 @FUZZ
-@given(text=st.one_of(yamlish, st.text(max_size=80)))
+@given(text=st.one_of(yamlish, templated, st.text(max_size=80)))
 def test_fuzz_text(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
     load_or_error(tmp_path_factory.mktemp("fuzz"), text)
 

@@ -96,15 +96,15 @@ async def transactions(request: Request) -> Response:
     if state and state not in {s.value for s in State}:
         raise AdminError(400, f"state must be one of {[s.value for s in State]}")
     limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
-    rows = []
+    rows: list[dict[str, Any]] = []
     for txn in reversed(list(emu.store.transactions.values())):
+        if len(rows) >= limit:
+            break
         if (phone and txn.phone != phone) or (state and txn.state.value != state):
             continue
         if since and txn.created_at < since:
             continue
         rows.append(views.summary(txn, emu.runtime.scheduler.due_in(txn.checkout_request_id)))
-        if len(rows) >= limit:
-            break
     return _ok({"transactions": rows})
 
 

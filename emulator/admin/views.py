@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..daraja.stk.backend import prompt_text
 from ..daraja.stk.models import CallbackAttempt, Transaction
 from ..scenario.model import Scenario
 
@@ -28,6 +29,8 @@ def summary(txn: Transaction, due_in: float | None = None) -> dict[str, Any]:
         "result_code": txn.result_code,
         "result_desc": txn.result_desc,
         "due_in": None if due_in is None else round(due_in, 3),
+        "planned_result_code": None if txn.is_final else txn.planned_code,
+        "planned_result_desc": None if txn.is_final else txn.planned_desc,
         "callbacks": len(txn.attempts),
     }
 
@@ -61,6 +64,7 @@ def detail(txn: Transaction, due_in: float | None = None) -> dict[str, Any]:
     return {
         **summary(txn, due_in),
         "reason": txn.reason,
+        "prompt": prompt_text(req),
         "completed_at": _iso(txn.completed_at),
         "receipt": txn.receipt,
         "request": request,

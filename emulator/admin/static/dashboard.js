@@ -203,7 +203,9 @@
   }
 
   function attemptView(attempt, index) {
-    const json = JSON.stringify(attempt.payload, null, 2);
+    // `body` (the bytes as sent) when the journal keeps it; else the payload, re-encoded
+    const json =
+      typeof attempt.body === "string" ? attempt.body : JSON.stringify(attempt.payload, null, 2);
     const outcome = attempt.status != null ? `HTTP ${attempt.status}` : `Error: ${attempt.error}`;
     const copyButton = h("button", { type: "button", class: "small" }, "Copy JSON");
     copyButton.addEventListener("click", () => copy(json, copyButton));

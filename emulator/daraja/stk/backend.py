@@ -30,6 +30,7 @@ from .models import PushRequest, QueryRequest, State, Transaction
 log = logging.getLogger("emulator.stk")
 MAX_PROMPT = 182  # characters a handset prompt may take; longer ends as 1025 (reference 2.1)
 BUSINESS_NAME = "DARAJA EMULATOR"
+QUEUED_REASON = "queued outcome"  # how a transaction's reason starts when a queue chose it
 
 
 def prompt_text(req: PushRequest) -> str:
@@ -105,7 +106,7 @@ class StkBackend:
     def _choose(self, req: PushRequest) -> Choice:
         queued = self._pop_queued(req.phone)
         if queued is not None:
-            return Choice(self.scenarios.get(queued), f"queued outcome '{queued}'")
+            return Choice(self.scenarios.get(queued), f"{QUEUED_REASON} '{queued}'")
         return self.scenarios.choose(req.phone, req.amount, req.account_reference)
 
     def _pop_queued(self, phone: str) -> str | None:

@@ -63,6 +63,7 @@ class CallbackAttempt:
     latency_ms: float
     response_body: str  # truncated
     payload: dict[str, object]
+    sent: str = ""  # the exact JSON text posted (Amount keeps its "1.00")
 
 
 @dataclass

@@ -1,0 +1,874 @@
+#!/usr/bin/env python3
+"""Benchmark the Daraja Emulator; prints one table, every figure measured in this run.
+
+    python bench/run.py            # full run, several minutes
+    python bench/run.py --quick    # reduced, under a minute
+    python bench/run.py --smoke    # tiny, for the test suite: checks it runs, measures nothing
+
+Everything runs on 127.0.0.1: the emulator (`python -m emulator`, via bench/servers.py, which only
+fixes uvicorn's loop and HTTP parser), a bare Starlette app on the same uvicorn settings (the
+framework's ceiling), a fast callback receiver, and Debian's `wrk` as the load generator. Each
+phase is bounded in time; every process started here is stopped here, also on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SERVERS = HERE / "servers.py"
+LUA_DIR = HERE / "wrk"
+
+SHORTCODE = "174379"
+PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # sandbox, public
+BASIC = base64.b64encode(b"bench-key:bench-secret").decode()
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    loop: str
+    http: str
+
+
+DEFAULT_STACK = Stack("asyncio + h11", "asyncio", "h11")
+FAST_STACK = Stack("uvloop + httptools", "uvloop", "httptools")
+
+
+@dataclass
+class Profile:
+    name: str
+    rounds: int  # wrk runs per figure; the table shows the median
+    duration: int  # seconds per wrk run
+    warmup: int  # seconds of wrk before the measured rounds (0: none)
+    connections: int  # wrk connections
+    startups: int  # launches timed for the start-up figure
+    e2e_seconds: float  # closed-loop pushing time for the end-to-end rate
+    lateness: list[tuple[int, float, float]]  # (pending at once, pushes/s, scenario delay s)
+    memory: list[int]  # pending transactions at which RSS is read
+    budget: float  # seconds the whole run may take
+
+
+PROFILES = {
+    "full": Profile(
+        "full", 3, 5, 1, 32, 5, 10, [(1000, 250, 10), (10000, 500, 25)], [10_000, 100_000], 1800
+    ),
+    "quick": Profile("quick", 1, 2, 1, 32, 3, 3, [(1000, 400, 4)], [10_000], 150),
+    "smoke": Profile("smoke", 1, 1, 0, 8, 1, 1, [(100, 200, 1)], [1000], 90),
+}
+
+
+class PhaseError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+class Processes:
+    """Every child process, so each one is stopped whatever happens."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.live: list[subprocess.Popen[bytes]] = []
+        self._n = 0
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        self._n += 1
+        log_path = self.tmp / f"{self._n:02d}-{name}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, str(SERVERS), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,  # a Ctrl-C reaches us only; we stop them
+            )
+        proc.log_path = log_path  # type: ignore[attr-defined]
+        self.live.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if proc in self.live:
+            self.live.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in list(self.live):
+            with contextlib.suppress(Exception):
+                self.stop(proc, timeout=5)
+
+
+def log_tail(proc: subprocess.Popen[bytes], lines: int = 15) -> str:
+    path: Path | None = getattr(proc, "log_path", None)
+    with contextlib.suppress(OSError, AttributeError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in bytes."""
+    values = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) * 1024
+    return values
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ----------------------------------------------------------------------------- raw HTTP client
+
+_CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+_CHECKOUT_ID = re.compile(rb'"CheckoutRequestID":"([^"]+)"')
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection; small and fast enough to pace thousands of pushes/s."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: bytes, path: bytes, body: bytes = b"", headers: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        assert self.reader is not None
+        self.writer.write(
+            b"%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (method, path, headers, len(body), body)
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        match = _CONTENT_LENGTH.search(head)
+        data = await self.reader.readexactly(int(match.group(1))) if match else b""
+        return int(head[9:12]), data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+            self.reader = self.writer = None
+
+
+async def call(
+    port: int, method: str, path: str, body: bytes = b"", headers: bytes = b""
+) -> tuple[int, bytes]:
+    conn = Conn(port)
+    try:
+        return await asyncio.wait_for(
+            conn.request(method.encode(), path.encode(), body, headers), 30
+        )
+    finally:
+        await conn.close()
+
+
+async def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
+    """Poll GET /_emulator/health every 5 ms; the monotonic time it first answered 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise PhaseError(f"process exited with {proc.returncode}:\n{log_tail(proc)}")
+        try:
+            status, _ = await call(port, "GET", "/_emulator/health")
+            if status == 200:
+                return time.monotonic()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        await asyncio.sleep(0.005)
+    raise PhaseError(f"not healthy within {timeout:.0f} s:\n{log_tail(proc)}")
+
+
+# ----------------------------------------------------------------------------- Daraja requests
+
+
+def timestamp_and_password() -> tuple[str, str]:
+    ts = time.strftime("%Y%m%d%H%M%S")
+    return ts, base64.b64encode(f"{SHORTCODE}{PASSKEY}{ts}".encode()).decode()
+
+
+TS, PASSWORD = timestamp_and_password()
+
+
+def push_body(phone: str, callback: str) -> bytes:
+    return json.dumps(
+        {
+            "BusinessShortCode": SHORTCODE,
+            "Password": PASSWORD,
+            "Timestamp": TS,
+            "TransactionType": "CustomerPayBillOnline",
+            "Amount": 1,
+            "PartyA": phone,
+            "PartyB": SHORTCODE,
+            "PhoneNumber": phone,
+            "CallBackURL": callback,
+            "AccountReference": "BENCH-1",
+            "TransactionDesc": "Benchmark push",
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def phone(block: int, i: int) -> str:
+    """Distinct phones per phase: 2547 + block (2-9: clear of every magic number) + 7 digits."""
+    return f"2547{block}{i:07d}"
+
+
+async def get_token(port: int) -> str:
+    status, body = await call(
+        port,
+        "GET",
+        "/oauth/v1/generate?grant_type=client_credentials",
+        headers=f"Authorization: Basic {BASIC}\r\n".encode(),
+    )
+    if status != 200:
+        raise PhaseError(f"oauth answered {status}: {body[:200]!r}")
+    return json.loads(body)["access_token"]
+
+
+def push_headers(token: str) -> bytes:
+    return f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n".encode()
+
+
+@dataclass
+class PushRun:
+    accepted: dict[str, float] = field(default_factory=dict)  # CheckoutRequestID -> send time
+    statuses: Counter[int] = field(default_factory=Counter)
+    first_send: float = 0.0
+    last_answer: float = 0.0
+    errors: int = 0
+
+
+async def push_many(
+    port: int,
+    token: str,
+    callback: str,
+    block: int,
+    count: int,
+    *,
+    rate: float | None = None,
+    seconds: float | None = None,
+    connections: int = 8,
+    start_index: int = 0,
+    timeout: float = 300.0,
+) -> PushRun:
+    """Push to distinct phones: paced at `rate`/s, or as fast as answers come (closed loop).
+
+    Stops at `count` pushes or after `seconds`; raises if it takes longer than `timeout`.
+    """
+    run = PushRun()
+    headers = push_headers(token)
+    path = b"/mpesa/stkpush/v1/processrequest"
+    next_index = iter(range(count))
+    t0 = time.monotonic()
+    run.first_send = t0
+    stop_at = t0 + seconds if seconds is not None else float("inf")
+
+    async def worker() -> None:
+        conn = Conn(port)
+        try:
+            for i in next_index:
+                if rate is not None:
+                    wait = t0 + i / rate - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                sent = time.monotonic()
+                if sent >= stop_at:
+                    return
+                body = push_body(phone(block, start_index + i), callback)
+                try:
+                    status, answer = await conn.request(b"POST", path, body, headers)
+                except (OSError, asyncio.IncompleteReadError):
+                    run.errors += 1
+                    await conn.close()
+                    continue
+                run.statuses[status] += 1
+                run.last_answer = time.monotonic()
+                match = _CHECKOUT_ID.search(answer)
+                if status == 200 and match:
+                    run.accepted[match.group(1).decode()] = sent
+        finally:
+            await conn.close()
+
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(connections))), timeout)
+    return run
+
+
+# ----------------------------------------------------------------------------- wrk
+
+
+async def run_wrk(script: str, port: int, seconds: int, connections: int, env: dict[str, str]):
+    """One wrk run; its summary (requests, non-2xx, latency percentiles) as a dict."""
+    args = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA_DIR / script),
+        f"http://{HOST}:{port}/",
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **env},
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), seconds + 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = out.decode(errors="replace")
+    line = next((ln for ln in text.splitlines() if ln.startswith("BENCH ")), None)
+    if proc.returncode != 0 or line is None:
+        raise PhaseError(f"wrk failed ({proc.returncode}): {text[-500:]}")
+    result = json.loads(line[len("BENCH ") :])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(result[k] for k in ("connect", "read", "write", "timeout"))
+    return result
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+# ----------------------------------------------------------------------------- the benchmark
+
+
+class Bench:
+    def __init__(self, profile: Profile, stacks: list[Stack], tmp: Path, have_wrk: bool) -> None:
+        self.p = profile
+        self.stacks = stacks
+        self.tmp = tmp
+        self.have_wrk = have_wrk
+        self.procs = Processes(tmp)
+        self.results: dict[str, dict[str, str]] = {}  # row label -> stack name -> cell
+        self.failures: list[str] = []
+        self.receiver_port = 0
+        self.deadline = time.monotonic() + profile.budget
+
+    # -- table cells
+
+    def put(self, row: str, stack: Stack, cell: str) -> None:
+        self.results.setdefault(row, {})[stack.name] = cell
+
+    async def phase(self, title: str, stack: Stack, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run one phase within the run's deadline; a failure fills its rows and goes on."""
+        left = self.deadline - time.monotonic()
+        print(f"  [{stack.name}] {title} ...", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        try:
+            if left <= 0:
+                raise PhaseError("skipped: the run's time budget is spent")
+            await asyncio.wait_for(fn(), left)
+        except Exception as exc:  # report it in the table and keep going
+            reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc)
+            self.failures.append(f"{stack.name} / {title}: {reason or repr(exc)}")
+            self.put(f"{title}: FAILED", stack, "FAILED (see below)")
+        print(
+            f"  [{stack.name}] {title} done in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    # -- processes
+
+    async def emulator(self, stack: Stack, *args: str, name: str = "emulator"):
+        port = free_port()
+        proc = self.procs.start(
+            name, ["emulator", stack.loop, stack.http, "--port", str(port), *args]
+        )
+        await wait_healthy(port, proc)
+        return port, proc
+
+    async def ceiling(self, stack: Stack):
+        port = free_port()
+        proc = self.procs.start("ceiling", ["ceiling", stack.loop, stack.http, str(port)])
+        await wait_healthy(port, proc)
+        return port, proc
+
+    @property
+    def callback_url(self) -> str:
+        return f"http://{HOST}:{self.receiver_port}/cb"
+
+    async def receiver_reset(self) -> None:
+        await call(self.receiver_port, "POST", "/_reset")
+
+    async def receiver_dump(self) -> list[tuple[str, float]]:
+        status, body = await call(self.receiver_port, "GET", "/_dump")
+        return [tuple(r) for r in json.loads(body)]  # type: ignore[misc]
+
+    async def wait_callbacks(self, expected: int, timeout: float) -> None:
+        """Until the receiver holds `expected` distinct ids, or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, body = await call(self.receiver_port, "GET", "/_stats")
+            if json.loads(body)["unique"] >= expected:
+                return
+            await asyncio.sleep(0.1)
+
+    # -- phases
+
+    async def startup(self, stack: Stack) -> None:
+        times = []
+        for _ in range(self.p.startups):
+            port = free_port()
+            launched = time.monotonic()
+            proc = self.procs.start(
+                "startup",
+                ["emulator", stack.loop, stack.http, "--port", str(port), "--log-level", "warning"],
+            )
+            try:
+                times.append(await wait_healthy(port, proc) - launched)
+            finally:
+                self.procs.stop(proc)
+        spread = f" ({min(times):.2f}–{max(times):.2f})" if len(times) > 1 else ""
+        self.put(
+            f"Start-up to healthy, s (median of {len(times)})",
+            stack,
+            f"{median(times):.2f}{spread}",
+        )
+
+    async def throughput(self, stack: Stack) -> None:
+        if not self.have_wrk:
+            raise PhaseError("wrk is not installed (apt-get install -y wrk)")
+        await self.receiver_reset()
+        emu_port, emu = await self.emulator(stack, "--time-scale", "0", "--log-level", "warning")
+        ceil_port, ceil = await self.ceiling(stack)
+        token = await get_token(emu_port)
+        status, body = await call(
+            emu_port,
+            "POST",
+            "/mpesa/stkpush/v1/processrequest",
+            push_body("254708374149", self.callback_url),
+            push_headers(token),
+        )
+        if status != 200:
+            raise PhaseError(f"a valid push was refused: {status} {body[:200]!r}")
+        env = {
+            "BENCH_TOKEN": token,
+            "BENCH_TIMESTAMP": TS,
+            "BENCH_PASSWORD": PASSWORD,
+            "BENCH_CALLBACK": self.callback_url,
+            "BENCH_CHECKOUT_ID": json.loads(body)["CheckoutRequestID"],
+            "BENCH_BASIC": BASIC,
+        }
+        endpoints = [("processrequest", "push.lua"), ("query", "query.lua"), ("oauth", "oauth.lua")]
+        runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        c, d = self.p.connections, self.p.duration
+        if self.p.warmup:
+            for port in (emu_port, ceil_port):
+                await run_wrk("push.lua", port, self.p.warmup, c, env)
+        for _ in range(self.p.rounds):  # interleaved, so drift on a shared machine hits both
+            for endpoint, script in endpoints:
+                for target, port in (("emulator", emu_port), ("ceiling", ceil_port)):
+                    runs.setdefault((endpoint, target), []).append(
+                        await run_wrk(script, port, d, c, env)
+                    )
+        self.procs.stop(ceil)
+        for endpoint, _ in endpoints:
+            emu_runs, ceil_runs = runs[(endpoint, "emulator")], runs[(endpoint, "ceiling")]
+            e_rps = median([r["rps"] for r in emu_runs])
+            c_rps = median([r["rps"] for r in ceil_runs])
+            non2xx = sum(r["non2xx"] for r in emu_runs)
+            errors = sum(r["errors"] for r in emu_runs)
+            total = sum(r["requests"] for r in emu_runs)
+
+            def lat(rs: list[dict[str, Any]]) -> str:
+                p50 = median([r["p50_us"] for r in rs]) / 1000
+                p99 = median([r["p99_us"] for r in rs]) / 1000
+                return f"{p50:.1f} / {p99:.1f}"
+
+            self.put(f"{endpoint}: emulator req/s", stack, f"{e_rps:,.0f}")
+            self.put(f"{endpoint}: ceiling req/s (bare Starlette)", stack, f"{c_rps:,.0f}")
+            self.put(f"{endpoint}: ratio to ceiling (goal ≥ 0.70)", stack, f"{e_rps / c_rps:.2f}")
+            self.put(
+                f"{endpoint}: p50 / p99 ms, emulator ‖ ceiling",
+                stack,
+                f"{lat(emu_runs)} ‖ {lat(ceil_runs)}",
+            )
+            self.put(
+                f"{endpoint}: non-2xx / socket errors (of requests)",
+                stack,
+                f"{non2xx} / {errors} (of {total:,})",
+            )
+        self.warning_push_rps = median([r["rps"] for r in runs[("processrequest", "emulator")]])
+        self.procs.stop(emu)
+
+        # the same push load with the default --log-level info (a log line per request and
+        # per callback), written to a file as a terminal or service log would be
+        emu_port, emu = await self.emulator(
+            stack, "--time-scale", "0", "--log-level", "info", name="emulator-info"
+        )
+        env["BENCH_TOKEN"] = await get_token(emu_port)
+        if self.p.warmup:
+            await run_wrk("push.lua", emu_port, self.p.warmup, c, env)
+        info = median(
+            [(await run_wrk("push.lua", emu_port, d, c, env))["rps"] for _ in range(self.p.rounds)]
+        )
+        self.procs.stop(emu)
+        self.put(
+            "processrequest req/s with --log-level info (ratio to warning)",
+            stack,
+            f"{info:,.0f} ({info / self.warning_push_rps:.2f})",
+        )
+
+    async def end_to_end(self, stack: Stack) -> None:
+        await self.receiver_reset()
+        port, emu = await self.emulator(stack, "--time-scale", "0", "--log-level", "warning")
+        token = await get_token(port)
+        seconds = self.p.e2e_seconds
+        run = await push_many(
+            port,
+            token,
+            self.callback_url,
+            2,
+            10_000_000,
+            seconds=seconds,
+            connections=16,
+            timeout=seconds + 60,
+        )
+        pushed_for = run.last_answer - run.first_send
+        await self.wait_callbacks(len(run.accepted), timeout=60)
+        records = await self.receiver_dump()
+        self.procs.stop(emu)
+        received = {cid for cid, _ in records}
+        lost = len(set(run.accepted) - received)
+        duplicates = len(records) - len(received)
+        last_arrival = max((t for _, t in records), default=run.last_answer)
+        window = last_arrival - run.first_send
+        refused = sum(n for s, n in run.statuses.items() if s != 200) + run.errors
+        self.put(
+            "End-to-end: pushes accepted/s, callbacks delivered/s",
+            stack,
+            f"{len(run.accepted) / pushed_for:,.0f}, {len(received) / window:,.0f}",
+        )
+        self.put(
+            "End-to-end: accepted, lost, duplicate, refused pushes",
+            stack,
+            f"{len(run.accepted):,}, {lost}, {duplicates}, {refused}",
+        )
+        if lost:
+            raise PhaseError(f"{lost} callbacks lost in the end-to-end run")
+
+    async def lateness(self, stack: Stack, pending: int, rate: float, delay: float) -> None:
+        scen = self.tmp / f"scenarios-{delay:g}"
+        scen.mkdir(exist_ok=True)
+        (scen / "bench.yaml").write_text(
+            f"name: bench\nresult_code: 0\ndelay: {delay:g}\ndefault: true\n"
+        )
+        await self.receiver_reset()
+        port, emu = await self.emulator(
+            stack,
+            "--scenarios",
+            str(scen),
+            "--no-bundled-scenarios",
+            "--time-scale",
+            "1",
+            "--log-level",
+            "warning",
+        )
+        token = await get_token(port)
+        run = await push_many(
+            port,
+            token,
+            self.callback_url,
+            3,
+            pending,
+            rate=rate,
+            connections=8,
+            timeout=pending / rate + delay,
+        )
+        _, health = await call(port, "GET", "/_emulator/health")
+        at_once = json.loads(health)["pending"]
+        if len(run.accepted) != pending:
+            raise PhaseError(f"{pending - len(run.accepted)} pushes refused: {run.statuses}")
+        # the emulator's CPU while the callbacks fall due: from the first due time to the last
+        await asyncio.sleep(max(0.0, run.first_send + delay - time.monotonic()))
+        cpu0, t0 = cpu_seconds(emu.pid), time.monotonic()
+        await self.wait_callbacks(pending, timeout=pending / rate + 30)
+        cpu = (cpu_seconds(emu.pid) - cpu0) / (time.monotonic() - t0)
+        records = await self.receiver_dump()
+        self.procs.stop(emu)
+        late = [
+            (arrived - (run.accepted[cid] + delay)) * 1000
+            for cid, arrived in records
+            if cid in run.accepted
+        ]
+        lost = pending - len({cid for cid, _ in records})
+        self.put(
+            f"Callback lateness at {pending:,} pending: p50 / p99 / max ms",
+            stack,
+            f"{percentile(late, 50):.1f} / {percentile(late, 99):.1f} / {max(late):.1f}",
+        )
+        self.put(
+            f"  ({pending:,} pending) pushes/s, pending at once, lost, emulator CPU",
+            stack,
+            f"{rate:g}/s, {at_once:,}, {lost}, {cpu:.0%}",
+        )
+
+    async def memory(self, stack: Stack) -> None:
+        scen = self.tmp / "scenarios-long"
+        scen.mkdir(exist_ok=True)
+        (scen / "bench.yaml").write_text(
+            "name: bench\nresult_code: 0\ndelay: 3600\ndefault: true\n"
+        )
+        port, emu = await self.emulator(
+            stack,
+            "--scenarios",
+            str(scen),
+            "--no-bundled-scenarios",
+            "--time-scale",
+            "1",
+            "--log-level",
+            "warning",
+        )
+        token = await get_token(port)
+        warm = 200  # warm every code path before the baseline
+        await push_many(port, token, self.callback_url, 4, warm, connections=16)
+        base = proc_status(emu.pid)["VmRSS"]
+        done = warm
+        for target in self.p.memory:
+            await push_many(
+                port,
+                token,
+                self.callback_url,
+                4,
+                target - done,
+                connections=16,
+                start_index=done,
+                timeout=600,
+            )
+            done = target
+            _, health = await call(port, "GET", "/_emulator/health")
+            pending = json.loads(health)["pending"]
+            if pending != target:
+                raise PhaseError(f"{pending} pending, expected {target}")
+            status = proc_status(emu.pid)
+            per = (status["VmRSS"] - base) / (target - warm)
+            self.put(
+                f"Memory at {target:,} pending: RSS / peak MB, bytes per pending",
+                stack,
+                f"{status['VmRSS'] / 2**20:.0f} / {status['VmHWM'] / 2**20:.0f}, {per:,.0f}",
+            )
+        self.procs.stop(emu)
+
+    async def run(self) -> None:
+        port = free_port()
+        receiver = self.procs.start("receiver", ["receiver", str(port)])
+        self.receiver_port = port
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                await call(port, "GET", "/_stats")
+                break
+            except OSError as exc:
+                if time.monotonic() > deadline or receiver.poll() is not None:
+                    raise PhaseError(f"receiver did not start:\n{log_tail(receiver)}") from exc
+                await asyncio.sleep(0.02)
+        for s in self.stacks:
+            await self.phase("start-up", s, lambda s=s: self.startup(s))
+            await self.phase("throughput (wrk)", s, lambda s=s: self.throughput(s))
+            await self.phase("end-to-end", s, lambda s=s: self.end_to_end(s))
+            for n, rate, delay in self.p.lateness:
+                await self.phase(
+                    f"callback lateness, {n:,} pending",
+                    s,
+                    lambda s=s, n=n, r=rate, d=delay: self.lateness(s, n, r, d),
+                )
+            await self.phase("memory", s, lambda s=s: self.memory(s))
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = []
+    for dist in ("uvicorn", "starlette", "httpx", "uvloop", "httptools"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions.append(f"{dist} {importlib.metadata.version(dist)}")
+    wrk = "wrk not installed"
+    if shutil.which("wrk"):
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10)
+        wrk = (out.stdout + out.stderr).split(" Copyright")[0].strip() or "wrk"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}\n"
+        f"Software: {', '.join(versions)}; {wrk}\n"
+        f"Load average at start: {load}"
+    )
+
+
+def table(bench: Bench) -> str:
+    names = [s.name for s in bench.stacks]
+    rows = [["Measure", *names]]
+    for label, cells in bench.results.items():
+        rows.append([label, *(cells.get(n, "—") for n in names)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def stacks_for(choice: str) -> tuple[list[Stack], str]:
+    fast = all(importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools"))
+    note = (
+        "" if fast else "uvloop + httptools not installed (pip install -e '.[fast]'): not measured"
+    )
+    if choice == "default":
+        return [DEFAULT_STACK], ""
+    if choice == "fast":
+        if not fast:
+            raise SystemExit(f"bench: {note}")
+        return [FAST_STACK], ""
+    return ([DEFAULT_STACK, FAST_STACK] if fast else [DEFAULT_STACK]), note
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="reduced run, under a minute")
+    mode.add_argument("--smoke", action="store_true", help="tiny run that checks the script works")
+    parser.add_argument(
+        "--stacks",
+        choices=["auto", "default", "fast"],
+        help="auto: asyncio+h11, and uvloop+httptools when installed (default for full runs); "
+        "default: asyncio+h11 only (default for --quick and --smoke); fast: uvloop+httptools",
+    )
+    parser.add_argument("--duration", type=int, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, help="wrk runs per figure (median)")
+    parser.add_argument("--connections", type=int, help="wrk connections")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    for name in ("duration", "rounds", "connections"):
+        if getattr(args, name) is not None:
+            setattr(profile, name, max(1, getattr(args, name)))
+    choice = args.stacks or ("auto" if profile.name == "full" else "default")
+    stacks, stack_note = stacks_for(choice)
+    have_wrk = shutil.which("wrk") is not None
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="daraja-bench-") as tmp:
+        bench = Bench(profile, stacks, Path(tmp), have_wrk)
+        print(f"bench: {profile.name} run, logs in {tmp}", file=sys.stderr, flush=True)
+        try:
+            asyncio.run(bench.run())
+        except KeyboardInterrupt:
+            bench.failures.append("interrupted")
+        except Exception as exc:
+            bench.failures.append(f"aborted: {exc}")
+        finally:
+            bench.procs.stop_all()
+        p = profile
+        print(
+            f"# Daraja Emulator benchmark ({p.name}, {time.strftime('%Y-%m-%d %H:%M')}, "
+            f"{time.monotonic() - started:.0f} s)"
+        )
+        print(machine())
+        print(
+            f"Load: wrk -t1 -c{p.connections}, {p.rounds} x {p.duration} s per figure "
+            f"(median){', after ' + str(p.warmup) + ' s warm-up' if p.warmup else ''}; "
+            f"emulator --log-level warning --time-scale 0, callbacks to a local receiver\n"
+        )
+        print(table(bench))
+        print()
+        notes = [
+            "ceiling: a bare Starlette endpoint on the same uvicorn settings that reads the body "
+            "and returns the emulator's JSON.",
+            "lateness: callback arrival at the receiver minus (push sent + scenario delay), so "
+            "it includes the push's own round trip (an upper bound); time-scale 1.",
+            "memory: VmRSS of the emulator after N pushes to distinct phones, pending for an "
+            "hour, minus VmRSS after 200; peak is VmHWM.",
+        ]
+        if stack_note:
+            notes.append(stack_note)
+        if not have_wrk:
+            notes.append("wrk not installed (apt-get install -y wrk): throughput not measured")
+        for note in notes:
+            print(f"- {note}")
+        for failure in bench.failures:
+            print(f"- FAILED {failure}")
+    return 1 if bench.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

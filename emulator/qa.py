@@ -1,0 +1,339 @@
+"""QA from the terminal: `daraja-emulator SUBCOMMAND` steers a running emulator over HTTP.
+
+Every subcommand talks to the admin API through EmulatorHandle, so it works the same against a
+laptop, a container or a CI service. --url and --admin-token are also DARAJA_URL and
+DARAJA_ADMIN_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from .client import AdminAPIError, EmulatorHandle, EmulatorUnreachable
+from .config import DEFAULT_PORT
+
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+OUTCOMES = ("pay", "cancel", "wrong-pin", "insufficient-balance", "timeout")
+STATES = ("pending", "waiting", "completed")
+
+Command = Callable[[EmulatorHandle, argparse.Namespace, TextIO], int]
+
+
+def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run one QA subcommand (argv[0]); 1 with a one-line reason when the emulator says no."""
+    args = build_parser(env).parse_args(argv)
+    with EmulatorHandle(args.url, admin_token=args.admin_token) as emu:
+        try:
+            return int(args.run(emu, args, sys.stdout))
+        except EmulatorUnreachable as exc:
+            hint = f"no emulator at {args.url} (start it with: daraja-emulator)"
+            print(f"daraja-emulator: {hint if exc.refused else exc}", file=sys.stderr)
+        except AdminAPIError as exc:
+            print(f"daraja-emulator: {exc.message}", file=sys.stderr)
+        except KeyboardInterrupt:
+            return 0
+    return 1
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url",
+        default=env.get("DARAJA_URL") or DEFAULT_URL,
+        help=f"the running emulator (default {DEFAULT_URL}) [env DARAJA_URL]",
+    )
+    common.add_argument(
+        "--admin-token",
+        default=env.get("DARAJA_ADMIN_TOKEN") or None,
+        help="sent as X-Admin-Token when the emulator has one [env DARAJA_ADMIN_TOKEN]",
+    )
+    parser = argparse.ArgumentParser(
+        prog="daraja-emulator", description="Steer a running Daraja Emulator."
+    )
+    sub = parser.add_subparsers(required=True, metavar="SUBCOMMAND")
+    for name, (run, help, add_args) in _SUBCOMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        add_args(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def _no_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _default_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="a scenario name (see: daraja-emulator scenarios)")
+
+
+def _queue_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO")
+    p.add_argument("--phone", metavar="P", help="only pushes to this MSISDN (default: any)")
+    p.add_argument("--count", type=int, default=1, metavar="N", help="the next N pushes")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--clear", action="store_true", help="drop every queued outcome")
+    mode.add_argument("--list", action="store_true", help="show the queue (also: no SCENARIO)")
+
+
+def _transactions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--phone", metavar="P", help="only this MSISDN")
+    p.add_argument("--state", choices=STATES)
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="newest N (default 50)")
+    p.add_argument("--json", action="store_true", help="print the admin API's JSON")
+
+
+def _show_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkout_id", metavar="CHECKOUT_ID")
+    p.add_argument("--json", action="store_true", help="print the admin API's JSON")
+
+
+def _decide_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkout_id", metavar="CHECKOUT_ID")
+    p.add_argument("outcome", metavar="OUTCOME", help=f"one of: {', '.join(OUTCOMES)}")
+
+
+def _fast_forward_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkout_id", nargs="?", metavar="CHECKOUT_ID", help="default: every one")
+
+
+def _follow_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", type=float, default=0.5, metavar="S", help="poll every S s")
+    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
+
+
+# --- the subcommands ----------------------------------------------------------------------
+
+
+def cmd_scenarios(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    rows = [
+        [
+            ("* " if s["default"] else "  ") + s["name"],
+            str(s["result_code"]),
+            "manual" if s["manual"] else _delay(s["delay"]),
+            s["callback"],
+            " ".join(s["match"]["phones"]) or "-",
+        ]
+        for s in emu.scenarios()
+    ]
+    _table(["  NAME", "RESULT", "DELAY", "CALLBACK", "PHONES"], rows, out)
+    print("* default: used for pushes no other scenario matches", file=out)
+    return 0
+
+
+def cmd_default(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    emu.set_default_scenario(args.name)
+    print(f"default scenario: {args.name}", file=out)
+    return 0
+
+
+def cmd_queue(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    if args.clear:
+        emu.clear_queue()
+        print("queue cleared", file=out)
+        return 0
+    if args.scenario and not args.list:
+        emu.queue(args.scenario, phone=args.phone, count=args.count)
+        who = f"to {args.phone}" if args.phone else "to any phone"
+        print(f"queued: the next {args.count} push(es) {who} end as {args.scenario}", file=out)
+    _print_queue(emu.queued(), out)
+    return 0
+
+
+def _print_queue(queue: list[dict[str, Any]], out: TextIO) -> None:
+    if not queue:
+        print("queue: empty", file=out)
+        return
+    rows = [[q["phone"] or "any", ", ".join(q["scenarios"])] for q in queue]
+    _table(["PHONE", "NEXT OUTCOMES (in order)"], rows, out)
+
+
+def cmd_transactions(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    txns = emu.transactions(phone=args.phone, state=args.state, limit=args.limit)
+    if args.json:
+        print(json.dumps(txns, indent=2), file=out)
+    elif not txns:
+        print("no transactions", file=out)
+    else:
+        _table(
+            ["CHECKOUT ID", "CREATED", "PHONE", "AMOUNT", "SCENARIO", "STATE", "RESULT", "CB"],
+            [_transaction_row(t) for t in txns],
+            out,
+        )
+    return 0
+
+
+def _state(t: dict[str, Any]) -> str:
+    """The state, with the seconds left when the outcome is still to come."""
+    if t["state"] == "completed" or t["due_in"] is None:
+        return str(t["state"])
+    return f"{t['state']} (due in {t['due_in']:.0f}s)"
+
+
+def _transaction_row(t: dict[str, Any]) -> list[str]:
+    result = "" if t["result_code"] is None else f"{t['result_code']} {t['result_desc']}"
+    return [
+        t["checkout_request_id"],
+        _clock(t["created_at"]),
+        t["phone"],
+        str(t["amount"]),
+        t["scenario"],
+        _state(t),
+        _clip(result, 40),
+        str(t["callbacks"]),
+    ]
+
+
+def cmd_show(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    txn = emu.transaction(args.checkout_id)
+    if args.json:
+        print(json.dumps(txn, indent=2), file=out)
+        return 0
+    result = "-" if txn["result_code"] is None else f"{txn['result_code']} {txn['result_desc']}"
+    fields = [
+        ("CheckoutRequestID", txn["checkout_request_id"]),
+        ("MerchantRequestID", txn["merchant_request_id"]),
+        ("state", _state(txn)),
+        ("scenario", f"{txn['scenario']} ({txn['reason']})"),
+        ("phone", txn["phone"]),
+        ("amount", str(txn["amount"])),
+        ("account reference", txn["account_reference"]),
+        ("callback URL", txn["request"]["CallBackURL"]),
+        ("result", result),
+        ("receipt", txn["receipt"] or "-"),
+    ]
+    width = max(len(k) for k, _ in fields)
+    for key, value in fields:
+        print(f"{key:<{width}}  {value}", file=out)
+    print("\ntimeline:", file=out)
+    for e in txn["timeline"]:
+        print(f"  {_clock(e['at'], ms=True)}  {e['event']}", file=out)
+    print(f"\ncallback attempts ({len(txn['callback_attempts'])}):", file=out)
+    for a in txn["callback_attempts"]:
+        print(f"  {_clock(a['at'], ms=True)}  {_attempt(a)}", file=out)
+    return 0
+
+
+def _attempt(a: dict[str, Any]) -> str:
+    outcome = a["status"] if a["status"] is not None else a["error"]
+    return f"POST {a['url']} -> {outcome} ({a['latency_ms']:.0f} ms)"
+
+
+def cmd_decide(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    txn = emu.decide(args.checkout_id, args.outcome)
+    print(
+        f"{txn['checkout_request_id']}: {args.outcome} -> ResultCode {txn['result_code']} "
+        f"{txn['result_desc']}; the callback follows",
+        file=out,
+    )
+    return 0
+
+
+def cmd_fast_forward(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    n = emu.fast_forward(args.checkout_id)
+    print(f"fast-forwarded {n} transaction(s): their outcomes are due now", file=out)
+    return 0
+
+
+def cmd_reset(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    emu.reset()
+    print("reset: transactions, queued outcomes and scheduled callbacks are gone", file=out)
+    return 0
+
+
+def cmd_follow(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    """Print each new transaction, outcome and callback attempt until Ctrl-C."""
+    watcher = _Follower(emu, out)
+    watcher.poll(announce=False)
+    print(f"following {emu.url} (Ctrl-C to stop)", file=out, flush=True)
+    stop = time.monotonic() + args.max_seconds if args.max_seconds is not None else None
+    while stop is None or time.monotonic() < stop:
+        time.sleep(args.interval)
+        watcher.poll()
+    return 0
+
+
+class _Follower:
+    """Remembers what it has printed, so each poll prints only what is new."""
+
+    def __init__(self, emu: EmulatorHandle, out: TextIO) -> None:
+        self.emu, self.out = emu, out
+        self.seen: dict[str, tuple[str, int]] = {}  # maps CheckoutRequestID -> (state, callbacks)
+
+    def poll(self, announce: bool = True) -> None:
+        txns = list(reversed(self.emu.transactions(limit=200)))  # oldest first
+        for t in txns:
+            key = t["checkout_request_id"]
+            before = self.seen.get(key)
+            self.seen[key] = (t["state"], t["callbacks"])
+            if announce and before != self.seen[key]:
+                self._report(t, before)
+        current = {t["checkout_request_id"] for t in txns}
+        self.seen = {k: v for k, v in self.seen.items() if k in current}  # forget after a reset
+
+    def _report(self, t: dict[str, Any], before: tuple[str, int] | None) -> None:
+        key = t["checkout_request_id"]
+        if before is None:
+            self._line(
+                t["created_at"],
+                f"push      {key}  {t['phone']}  KES {t['amount']}  scenario {t['scenario']}",
+            )
+            before = ("pending", 0)
+        detail = self.emu.transaction(key)
+        if detail["state"] == "completed" and before[0] != "completed":
+            result = f"{detail['result_code']} {detail['result_desc']}"
+            self._line(detail["completed_at"], f"outcome   {key}  ResultCode {result}")
+        for a in detail["callback_attempts"][before[1] :]:
+            self._line(a["at"], f"callback  {key}  {_attempt(a)}")
+
+    def _line(self, at: str | None, text: str) -> None:
+        print(f"{_clock(at)}  {text}", file=self.out, flush=True)
+
+
+_SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None]]] = {
+    "scenarios": (cmd_scenarios, "list the loaded scenarios, marking the default", _no_args),
+    "default": (cmd_default, "set the scenario for pushes nothing else matches", _default_args),
+    "queue": (cmd_queue, "queue outcomes for the next pushes, or list/clear them", _queue_args),
+    "transactions": (cmd_transactions, "list transactions, newest first", _transactions_args),
+    "show": (cmd_show, "one transaction with its timeline and callback attempts", _show_args),
+    "decide": (cmd_decide, "press a button on the customer's phone", _decide_args),
+    "fast-forward": (cmd_fast_forward, "bring pending outcomes forward to now", _fast_forward_args),
+    "follow": (cmd_follow, "print transactions and callbacks as they happen", _follow_args),
+    "reset": (cmd_reset, "forget transactions, queued outcomes and scheduled callbacks", _no_args),
+}
+COMMANDS = frozenset(_SUBCOMMANDS)  # the names cli.main() hands to this module
+
+
+# --- formatting ---------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
+    """Left-aligned columns, two spaces apart."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+
+
+def _clock(iso: str | None, ms: bool = False) -> str:
+    """An ISO timestamp as local wall-clock time, which is what a tester's eyes compare."""
+    if not iso:
+        return "--:--:--"
+    moment = datetime.fromisoformat(iso).astimezone()
+    return moment.strftime("%H:%M:%S.%f")[:12] if ms else moment.strftime("%H:%M:%S")
+
+
+def _delay(delay: list[float]) -> str:
+    low, high = delay
+    return f"{low:g}s" if low == high else f"{low:g}-{high:g}s"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

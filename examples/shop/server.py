@@ -1,0 +1,149 @@
+"""Luxe Looks' backend cut down to its M-Pesa checkout, built as the integration guide says.
+
+    POST /api/orders              place an order: {"customer": {...}, "items": [...], "total": 1500}
+    POST /api/mpesa/initiate      STK push for it: {"phone", "amount", "order_number"}
+    POST /api/mpesa/callback      Safaricom's result; settles the order, once
+    GET  /api/orders/{number}     the order, its payment status and what happened
+
+A push whose callback has not come after MPESA_QUERY_AFTER seconds is settled by STK Query.
+Configured by the guide's MPESA_* variables, plus MPESA_BASE_URL to reach the emulator; see
+README.md beside this file for the command.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+
+import httpx
+from mpesa_query import MPesaServiceWithQuery
+from orders import Orders
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+logger = logging.getLogger("shop")
+
+
+def normalise_phone(phone: str) -> str:
+    """As the guide does it: +2547... and 07... become 2547..."""
+    phone = str(phone).strip().replace(" ", "")
+    if phone.startswith('+'):
+        phone = phone[1:]
+    if phone.startswith('0'):
+        phone = '254' + phone[1:]
+    return phone
+
+
+def create_app() -> Starlette:
+    orders = Orders(os.getenv("SHOP_DB", "shop.db"))
+    mpesa = MPesaServiceWithQuery()
+    query_after = float(os.getenv("MPESA_QUERY_AFTER", "60"))  # seconds without a callback
+    reconcile_every = float(os.getenv("MPESA_RECONCILE_INTERVAL", "15"))
+
+    async def place_order(request: Request) -> JSONResponse:
+        body = await request.json()
+        items = body.get("items", [])
+        total = body.get("total")
+        if total is None:
+            total = sum(int(i["price"]) * int(i.get("quantity", 1)) for i in items)
+        if int(total) <= 0:
+            return JSONResponse({"detail": "the total must be at least KES 1"}, status_code=400)
+        number = orders.create(body.get("customer", {}), items, int(total))
+        return JSONResponse(orders.get(number), status_code=201)
+
+    async def get_order(request: Request) -> JSONResponse:
+        order = orders.get(request.path_params["number"])
+        if order is None:
+            return JSONResponse({"detail": "no such order"}, status_code=404)
+        return JSONResponse(order)
+
+    async def initiate_mpesa_payment(request: Request) -> JSONResponse:
+        body = await request.json()
+        order = orders.get(str(body.get("order_number", "")))
+        if order is None:
+            return JSONResponse({"detail": "no such order"}, status_code=404)
+        if order["status"] in ("awaiting_payment", "paid"):
+            return JSONResponse({"detail": f"order is {order['status']}"}, status_code=409)
+        amount = int(body.get("amount", order["total"]))
+        if amount != order["total"]:
+            return JSONResponse({"detail": "amount differs from the order total"}, status_code=400)
+        try:
+            response = await mpesa.initiate_stk_push(
+                phone_number=normalise_phone(body["phone"]),
+                amount=amount,
+                account_reference=order["number"],
+                transaction_desc=f"Payment for order {order['number']}",
+            )
+        except httpx.HTTPStatusError as e:
+            answer = e.response.json() if e.response.content else {}
+            return JSONResponse({"detail": "M-Pesa refused the payment", "mpesa": answer},
+                                status_code=502)
+        except Exception as e:
+            logger.error(f"Error initiating payment: {e}")
+            return JSONResponse({"detail": str(e)}, status_code=500)
+        if response.get("ResponseCode") == "0":
+            orders.push_sent(order["number"], response["CheckoutRequestID"],
+                             response["MerchantRequestID"])
+        return JSONResponse({**response, "order_number": order["number"]})
+
+    async def mpesa_callback(request: Request) -> JSONResponse:
+        try:
+            callback_data = await request.json()
+            body = callback_data.get('Body', {}).get('stkCallback', {})
+            result_code = body.get('ResultCode')
+            details = {i['Name']: i.get('Value')
+                       for i in body.get('CallbackMetadata', {}).get('Item', [])}
+            number = orders.apply_result(
+                body.get('CheckoutRequestID', ''), int(result_code), body.get('ResultDesc', ''),
+                details.get('MpesaReceiptNumber'), "callback",
+            )
+            logger.info(f"M-Pesa callback {result_code} for order {number or '(none changed)'}")
+            return JSONResponse({"ResultCode": 0, "ResultDesc": "Success"})
+        except Exception as e:
+            logger.error(f"Error processing callback: {e}")
+            return JSONResponse({"ResultCode": 1, "ResultDesc": "Failed"})
+
+    async def reconcile() -> None:
+        """Settle, by STK Query, pushes whose callback is overdue (lost, or our server was down)."""
+        for checkout_id in orders.awaiting(query_after):
+            try:
+                answer = await mpesa.query_stk_push(checkout_id)
+            except Exception as e:
+                logger.warning(f"STK query for {checkout_id} failed: {e}")
+                continue
+            if answer is not None:
+                orders.apply_result(checkout_id, int(answer["ResultCode"]),
+                                    answer.get("ResultDesc", ""), None, "query")
+
+    async def reconcile_forever() -> None:
+        while True:
+            await asyncio.sleep(reconcile_every)
+            await reconcile()
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        task = asyncio.create_task(reconcile_forever())
+        yield
+        task.cancel()
+        orders.close()
+
+    return Starlette(
+        routes=[
+            Route("/api/orders", place_order, methods=["POST"]),
+            Route("/api/orders/{number}", get_order, methods=["GET"]),
+            Route("/api/mpesa/initiate", initiate_mpesa_payment, methods=["POST"]),
+            Route("/api/mpesa/callback", mpesa_callback, methods=["POST"]),
+            Route("/api/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+logging.basicConfig(level=os.getenv("LOG_LEVEL", "INFO"),
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+app = create_app()

@@ -1,0 +1,44 @@
+"""bench/run.py --smoke: the benchmark starts its processes, runs every phase and prints its table.
+
+It measures nothing worth reading (seconds-long runs on a shared machine), so nothing here
+asserts a number: only that the script completes and prints the table with every row.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
+)
+def test_bench_smoke_prints_the_table() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    report = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, report
+    assert "| Measure" in done.stdout, report
+    for row in (
+        "processrequest: emulator req/s",
+        "query: ratio to ceiling",
+        "oauth: ceiling req/s",
+        "with --log-level info",
+        "End-to-end: pushes accepted/s",
+        "Callback lateness at 100 pending",
+        "Memory at 1,000 pending",
+        "Start-up to healthy",
+    ):
+        assert row in done.stdout, f"row {row!r} missing\n{report}"
+    assert "FAILED" not in done.stdout, report

@@ -1,0 +1,242 @@
+"""examples/shop, a real server in its own process, paying through the emulator for every outcome.
+
+The shop uses the integration guide's MPesaService (base URL from MPESA_BASE_URL); the emulator's
+callbacks reach it over HTTP; a lost callback is recovered by the shop's STK Query.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator import EmulatorServer, Settings
+from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP_DIR = ROOT / "examples" / "shop"
+TIME_SCALE = 0.01  # a 60 s timeout takes 0.6 s
+QUERY_AFTER = 2.0  # seconds the shop waits for a callback before it queries
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Shop:
+    """examples/shop under uvicorn in a subprocess, configured as its README says."""
+
+    def __init__(self, emulator_url: str, db: Path, log: Path) -> None:
+        self.log = log
+        for _ in range(3):  # the port may be taken between choosing and binding it
+            port = _free_port()
+            self.url = f"http://127.0.0.1:{port}"
+            self.proc = self._start(port, emulator_url, db)
+            if self._wait_ready():
+                return
+            self.stop()
+        raise RuntimeError(f"the example shop did not start:\n{self.log.read_text()}")
+
+    def _start(self, port: int, emulator_url: str, db: Path) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "MPESA_CONSUMER_KEY": "shop-key",
+            "MPESA_CONSUMER_SECRET": "shop-secret",
+            "MPESA_SHORTCODE": SANDBOX_SHORTCODE,
+            "MPESA_PASSKEY": SANDBOX_PASSKEY,
+            "MPESA_CALLBACK_URL": f"{self.url}/api/mpesa/callback",
+            "MPESA_ENVIRONMENT": "sandbox",
+            "MPESA_BASE_URL": emulator_url,
+            "MPESA_QUERY_AFTER": str(QUERY_AFTER),
+            "MPESA_RECONCILE_INTERVAL": "0.2",
+            "SHOP_DB": str(db),
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        cmd = [sys.executable, "-m", "uvicorn", "server:app", "--app-dir", str(SHOP_DIR),
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        with self.log.open("ab") as out:
+            return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def _wait_ready(self, timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(Settings(time_scale=TIME_SCALE, seed=2026)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shop(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    tmp = tmp_path_factory.mktemp("shop")
+    running = Shop(emulator.url, tmp / "shop.db", tmp / "shop.log")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(shop: Shop) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shop.url, timeout=10, trust_env=False) as http:
+        yield http
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} within {timeout}s")
+
+
+def checkout(client: httpx.Client, phone: str) -> tuple[str, str]:
+    """Place an order and start paying for it, as the shop's frontend does."""
+    placed = client.post(
+        "/api/orders",
+        json={"customer": {"name": "Wanjiru", "phone": phone},
+              "items": [{"name": "Silk scarf", "price": 1500, "quantity": 1}]},
+    )
+    assert placed.status_code == 201, placed.text
+    number = placed.json()["number"]
+    started = client.post(
+        "/api/mpesa/initiate",
+        json={"phone": f"+{phone}", "amount": 1500, "order_number": number},
+    )
+    assert started.status_code == 200, started.text
+    assert started.json()["ResponseCode"] == "0"
+    return number, started.json()["CheckoutRequestID"]
+
+
+def settled(client: httpx.Client, number: str, timeout: float = 10.0) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        order = client.get(f"/api/orders/{number}").json()
+        return order if order["status"] not in ("pending_payment", "awaiting_payment") else None
+
+    return wait_for(check, timeout, f"order {number} settled")
+
+
+def emulator_record(emulator: EmulatorServer, checkout_id: str) -> dict[str, Any]:
+    return httpx.get(f"{emulator.url}/_emulator/transactions/{checkout_id}").json()
+
+
+@pytest.mark.parametrize(
+    ("phone", "code", "status"),
+    [
+        ("254708374149", 0, "paid"),
+        ("254700001032", 1032, "payment_failed"),
+        ("254700001037", 1037, "payment_failed"),
+        ("254700000001", 1, "payment_failed"),
+        ("254700002001", 2001, "payment_failed"),
+    ],
+    ids=["paid", "cancelled", "timed-out", "insufficient-balance", "wrong-pin"],
+)
+def test_callback_settles_the_order(
+    client: httpx.Client, emulator: EmulatorServer, phone: str, code: int, status: str
+) -> None:
+    number, checkout_id = checkout(client, phone)
+    order = settled(client, number)
+    assert (order["status"], order["result_code"], order["confirmed_by"]) == (
+        status, code, "callback"
+    )
+    assert order["checkout_request_id"] == checkout_id
+    assert order["callbacks_received"] == 1
+    record = emulator_record(emulator, checkout_id)
+    assert order["receipt"] == record["receipt"]  # None unless paid
+    assert record["callback_attempts"][0]["status"] == 200
+    if code:
+        assert order["receipt"] is None and order["message"] != "Paid. Thank you!"
+    else:
+        assert order["receipt"] and order["message"] == "Paid. Thank you!"
+
+
+def test_lost_callback_is_recovered_by_query(
+    client: httpx.Client, emulator: EmulatorServer
+) -> None:
+    number, checkout_id = checkout(client, "254710000001")
+    order = settled(client, number, timeout=QUERY_AFTER + 8)
+    assert (order["status"], order["result_code"], order["confirmed_by"]) == (
+        "paid", 0, "query"
+    )
+    assert order["callbacks_received"] == 0
+    record = emulator_record(emulator, checkout_id)
+    assert record["state"] == "completed" and record["callback_attempts"] == []
+
+
+def test_duplicate_callback_is_applied_once(
+    client: httpx.Client, emulator: EmulatorServer
+) -> None:
+    number, checkout_id = checkout(client, "254710000002")
+    wait_for(
+        lambda: len(emulator_record(emulator, checkout_id)["callback_attempts"]) == 2,
+        10, "two callback posts",
+    )
+    order = wait_for(
+        lambda: (o := client.get(f"/api/orders/{number}").json())["callbacks_received"] == 2
+        and o,
+        5, "two callbacks received by the shop",
+    )
+    assert (order["status"], order["confirmed_by"]) == ("paid", "callback")
+    events = [e["what"] for e in order["events"]]
+    assert sum(e.startswith("paid by callback") for e in events) == 1
+    assert sum("settled order ignored" in e for e in events) == 1
+    assert all(a["status"] == 200 for a in emulator_record(emulator, checkout_id)[
+        "callback_attempts"])
+
+
+def test_customer_retries_after_cancelling(client: httpx.Client, emulator: EmulatorServer) -> None:
+    phone = "254700001032"  # cancels, unless an outcome is queued for it
+    number, _ = checkout(client, phone)
+    assert settled(client, number)["result_code"] == 1032
+    queued = httpx.post(f"{emulator.url}/_emulator/queue",
+                        json={"scenario": "success", "phone": phone})
+    assert queued.status_code < 300, queued.text
+    retry = client.post("/api/mpesa/initiate",
+                        json={"phone": phone, "amount": 1500, "order_number": number})
+    assert retry.status_code == 200, retry.text
+    order = settled(client, number)
+    assert (order["status"], order["result_code"]) == ("paid", 0)
+    assert order["checkout_request_id"] == retry.json()["CheckoutRequestID"]
+
+
+def test_daraja_refusal_is_reported(client: httpx.Client) -> None:
+    placed = client.post("/api/orders", json={"items": [], "total": 10})
+    answer = client.post("/api/mpesa/initiate",
+                         json={"phone": "12345", "order_number": placed.json()["number"]})
+    assert answer.status_code == 502
+    assert answer.json()["mpesa"]["errorCode"] == "400.002.02"
+
+
+def test_shop_uses_the_seed_guides_service_unchanged() -> None:
+    """The example's MPesaService is the one the README tells users to make (one line changed)."""
+    def body(path: Path) -> str:
+        return path.read_text().split('"""', 2)[2]
+
+    assert body(SHOP_DIR / "mpesa_service.py") == body(ROOT / "tests" / "seed_mpesa_service.py")

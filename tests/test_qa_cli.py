@@ -1,0 +1,271 @@
+"""The QA subcommands of daraja-emulator against a real server, in-process and as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator import EmulatorServer, Settings
+from emulator.cli import main
+from tests.helpers import CallbackReceiver, Daraja
+
+Run = Callable[..., tuple[int, str, str]]
+MANUAL = "254710000003"  # waits for a decision
+
+
+@pytest.fixture
+def run(server: EmulatorServer, capsys: pytest.CaptureFixture[str]) -> Run:
+    """daraja-emulator ARGS... against the test's server: (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([*args, "--url", server.url], {})
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def push(daraja: Daraja, phone: str) -> str:
+    r = daraja.push(phone)
+    assert r.status_code == 200, r.text
+    return r.json()["CheckoutRequestID"]
+
+
+def slow(daraja: Daraja) -> None:
+    """Keep new pushes pending for a long while."""
+    daraja.admin("POST", "/time", json={"scale": 1000})
+
+
+def test_scenarios_lists_each_and_marks_the_default(run: Run) -> None:
+    code, out, _ = run("scenarios")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "RESULT", "DELAY", "CALLBACK", "PHONES"]
+    assert any(line.startswith("* success ") for line in lines)
+    cancelled = next(line for line in lines if line.startswith("  cancelled "))
+    assert cancelled.split() == ["cancelled", "1032", "5-15s", "once", "254700001032"]
+    assert "254710000001" in next(line for line in lines if " lost-callback " in line)
+
+
+def test_default_changes_what_unmatched_pushes_do(
+    run: Run, daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    assert run("default", "cancelled")[:2] == (0, "default scenario: cancelled\n")
+    assert any(line.startswith("* cancelled ") for line in run("scenarios")[1].splitlines())
+    [callback] = receiver.wait(push(daraja, "254711222333"))
+    assert callback["Body"]["stkCallback"]["ResultCode"] == 1032
+
+
+def test_default_unknown_scenario_fails_with_the_reason(run: Run) -> None:
+    code, out, err = run("default", "no-such")
+    assert (code, out) == (1, "")
+    assert err.startswith("daraja-emulator: ") and "scenario named 'no-such'" in err
+
+
+def test_queue_list_and_clear(run: Run, daraja: Daraja, receiver: CallbackReceiver) -> None:
+    code, out, _ = run("queue", "timeout", "--phone", "254711000222", "--count", "2")
+    assert code == 0
+    assert "the next 2 push(es) to 254711000222 end as timeout" in out
+    assert "254711000222  timeout, timeout" in out
+    [callback] = receiver.wait(push(daraja, "254711000222"))
+    assert callback["Body"]["stkCallback"]["ResultCode"] == 1037
+    assert "254711000222  timeout\n" in run("queue", "--list")[1]
+    assert "254711000222  timeout\n" in run("queue")[1]
+    assert run("queue", "--clear")[:2] == (0, "queue cleared\n")
+    assert run("queue")[1] == "queue: empty\n"
+
+
+def test_queue_unknown_scenario(run: Run) -> None:
+    code, _, err = run("queue", "no-such")
+    assert code == 1 and "'no-such'" in err
+
+
+def test_transactions_table_is_aligned_and_filtered(
+    run: Run, daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    done = push(daraja, "254700001032")
+    receiver.wait(done)
+    slow(daraja)
+    pending = push(daraja, "254708374149")
+    code, out, _ = run("transactions")
+    header, *rows = out.splitlines()
+    assert code == 0 and len(rows) == 2
+    assert rows[0].startswith(pending) and rows[1].startswith(done)  # newest first
+    for column in ("PHONE", "SCENARIO", "STATE", "CB"):
+        at = header.index(column)
+        assert all(row[at - 1] == " " and row[at] != " " for row in rows), column
+    assert "1032 Request cancelled by user" in rows[1]
+    assert "pending (due in" in rows[0]
+    assert run("transactions", "--state", "completed")[1].count("ws_CO_") == 1
+    assert run("transactions", "--phone", "254700001032")[1].count("ws_CO_") == 1
+    assert run("transactions", "--phone", "254799999999")[1] == "no transactions\n"
+
+
+def test_transactions_json(run: Run, daraja: Daraja) -> None:
+    checkout_id = push(daraja, "254708374149")
+    [row] = json.loads(run("transactions", "--json")[1])
+    assert row["checkout_request_id"] == checkout_id
+
+
+def test_transactions_rejects_unknown_state(run: Run) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run("transactions", "--state", "lost")
+    assert exc.value.code == 2
+
+
+def test_show_prints_request_timeline_and_attempts(
+    run: Run, daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    checkout_id = push(daraja, "254708374149")
+    receiver.wait(checkout_id)
+    code, out, _ = run("show", checkout_id)
+    assert code == 0
+    assert f"CheckoutRequestID  {checkout_id}" in out
+    assert "scenario           success (matched scenario 'success'" in out
+    assert "result             0 The service request is processed successfully." in out
+    assert "\ntimeline:\n" in out and "push accepted" in out and "outcome due" in out
+    assert "\ncallback attempts (1):\n" in out
+    assert f"POST {receiver.url()} -> 200" in out
+
+
+def test_show_unknown_transaction(run: Run) -> None:
+    assert run("show", "ws_CO_nope") == (1, "", "daraja-emulator: no transaction ws_CO_nope\n")
+
+
+def test_decide_presses_a_button_on_the_phone(
+    run: Run, daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    checkout_id = push(daraja, MANUAL)
+    code, out, _ = run("decide", checkout_id, "cancel")
+    assert code == 0
+    assert out == (
+        f"{checkout_id}: cancel -> ResultCode 1032 Request cancelled by user; "
+        "the callback follows\n"
+    )
+    [callback] = receiver.wait(checkout_id)
+    assert callback["Body"]["stkCallback"]["ResultCode"] == 1032
+    code, _, err = run("decide", checkout_id, "pay")
+    assert code == 1 and "has already ended" in err
+
+
+def test_decide_unknown_outcome(run: Run, daraja: Daraja) -> None:
+    code, _, err = run("decide", push(daraja, MANUAL), "shrug")
+    assert code == 1 and "outcome must be one of" in err
+
+
+def test_fast_forward_one_then_all(run: Run, daraja: Daraja, receiver: CallbackReceiver) -> None:
+    slow(daraja)
+    first, second = push(daraja, "254708374149"), push(daraja, "254700001032")
+    assert run("fast-forward", first)[1].startswith("fast-forwarded 1 transaction(s)")
+    receiver.wait(first)
+    assert receiver.for_id(second) == []
+    assert run("fast-forward")[1].startswith("fast-forwarded 1 transaction(s)")
+    receiver.wait(second)
+    code, _, err = run("fast-forward", second)
+    assert code == 1 and "has already ended" in err
+
+
+def test_reset_forgets_transactions(run: Run, daraja: Daraja) -> None:
+    push(daraja, "254708374149")
+    assert run("reset")[0] == 0
+    assert run("transactions")[1] == "no transactions\n"
+
+
+def test_url_and_admin_token_from_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    with EmulatorServer(Settings(time_scale=0, admin_token="s3cret")) as server:
+        assert main(["reset"], {"DARAJA_URL": server.url}) == 1
+        assert "admin token required" in capsys.readouterr().err
+        env = {"DARAJA_URL": server.url, "DARAJA_ADMIN_TOKEN": "s3cret"}
+        assert main(["reset"], env) == 0
+        assert main(["reset", "--url", server.url, "--admin-token", "s3cret"], {}) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_server_is_a_friendly_error(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["transactions", "--url", url], {}) == 1
+    assert capsys.readouterr().err == (
+        f"daraja-emulator: no emulator at {url} (start it with: daraja-emulator)\n"
+    )
+
+
+def test_something_else_at_the_url(
+    receiver: CallbackReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{receiver.port}"  # answers GET with an HTML 501
+    assert main(["scenarios", "--url", url], {}) == 1
+    assert "without JSON: is it a Daraja Emulator?" in capsys.readouterr().err
+
+
+def test_serve_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"], {})
+    out = " ".join(capsys.readouterr().out.split())
+    assert "scenarios, default, queue, transactions, show, decide, fast-forward, follow" in out
+
+
+# --- as a separate process ------------------------------------------------------------------
+
+
+def console_script() -> Path:
+    return Path(sys.executable).with_name("daraja-emulator")
+
+
+def test_console_script_reports_no_server() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [str(console_script()), "scenarios"],
+        env={**os.environ, "DARAJA_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"no emulator at {url} (start it with: daraja-emulator)" in done.stderr
+
+
+@pytest.fixture
+def follow(server: EmulatorServer) -> Iterator[subprocess.Popen[str]]:
+    """`python -m emulator follow` for at most a few seconds, started and ready."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "follow", "--interval", "0.05", "--max-seconds", "4"],
+        env={**os.environ, "DARAJA_URL": server.url},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == f"following {server.url} (Ctrl-C to stop)\n"
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_follow_prints_pushes_outcomes_and_callbacks(
+    follow: subprocess.Popen[str], daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    checkout_id = push(daraja, "254710000002")  # two callbacks
+    receiver.wait(checkout_id, count=2)
+    time.sleep(0.3)  # let it poll once more
+    follow.send_signal(signal.SIGINT)  # Ctrl-C
+    out, _ = follow.communicate(timeout=10)
+    assert follow.returncode == 0
+    lines = [line.split(maxsplit=3)[1:] for line in out.splitlines()]
+    assert [kind for kind, *_ in lines] == ["push", "outcome", "callback", "callback"]
+    assert all(rest[0] == checkout_id for _, *rest in lines)
+    assert "ResultCode 0 The service request" in out
+    assert out.count(f"POST {receiver.url()} -> 200") == 2
