@@ -68,9 +68,19 @@ def _subject(emu: Any, endpoint: Endpoint, body: Any) -> tuple[str | None, int |
         if txn is None:
             return None, None, ""
         return txn.phone, txn.request.amount, txn.request.account_reference
-    amount = body.get("Amount")
-    amount = int(amount) if isinstance(amount, int) or str(amount).isdigit() else None
-    return str(body.get("PhoneNumber")), amount, str(body.get("AccountReference", ""))
+    return str(body.get("PhoneNumber")), _amount(body.get("Amount")), str(
+        body.get("AccountReference", ""))
+
+
+def _amount(value: Any) -> int | None:
+    """A plausible whole amount, or None (never an exception: the body is not validated yet)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+        return int(value)
+    return None
 
 
 async def _apply(kind: FaultKind, seconds: float, why: str) -> None:
