@@ -38,6 +38,13 @@ PENDING_QUERY_CODE = "4999"
 PENDING_QUERY_DESC = "The transaction is still under processing"
 
 
+def normalise(code: int | str) -> int | str:
+    """Numeric codes are numbers ("1032" -> 1032), so callbacks carry them as JSON numbers."""
+    if isinstance(code, str) and code.isascii() and code.isdigit():
+        return int(code)
+    return code
+
+
 def describe(code: int | str) -> str | None:
     """The wire ResultDesc for a code, or None when the catalogue does not know it."""
     return RESULT_DESCRIPTIONS.get(code)

@@ -355,12 +355,6 @@ StkMachine.TestCase.settings = settings(
 TestStkMachine = StkMachine.TestCase
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a decision with a numeric *string* code (admin POST .../decide "
-    '{"result_code": "0", "result_desc": ...}) completes with ResultCode "0" as a string: the '
-    "callback then carries a string ResultCode, no CallbackMetadata and no receipt",
-)
 def test_numeric_string_decision_behaves_like_its_number() -> None:
     clock = FakeClock()
     backend = StkBackend(Store(), IdSource(1), SCENARIOS, {SANDBOX_SHORTCODE: SANDBOX_PASSKEY})

@@ -668,11 +668,6 @@ def test_refusals_log_why_and_never_secrets(
         assert secret not in everything
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (stk/backend.py password_problem): a Password built without the timestamp "
-    "logs decoded[-14:], i.e. the last 14 characters of the client's passkey",
-)
 def test_no_part_of_the_passkey_is_logged(daraja: Daraja, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="emulator")
     no_ts = base64.b64encode(f"{SANDBOX_SHORTCODE}{SANDBOX_PASSKEY}".encode()).decode()

@@ -22,7 +22,7 @@ from ...errors import (
     ProcessingError,
 )
 from ...ids import IdSource
-from ...resultcodes import PUSH_ERROR, TIMEOUT, describe
+from ...resultcodes import PUSH_ERROR, TIMEOUT, describe, normalise
 from ...scenario.engine import Choice, ScenarioSet
 from ...store import Store
 from .models import PushRequest, QueryRequest, State, Transaction
@@ -41,6 +41,14 @@ def prompt_text(req: PushRequest) -> str:
     )
 
 
+def _is_timestamp(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return text.isascii() and text.isdigit()
+
+
 def password_problem(shortcode: str, passkey: str, password: str, timestamp: str) -> str | None:
     """Why Password is not base64(shortcode + passkey + timestamp); never reveals the passkey."""
     try:
@@ -52,9 +60,9 @@ def password_problem(shortcode: str, passkey: str, password: str, timestamp: str
     if not decoded.startswith(shortcode):
         return f"Password does not start with BusinessShortCode {shortcode}"
     if not decoded.endswith(timestamp):
-        return (
-            f"the timestamp inside Password ({decoded[-14:]!r}) differs from Timestamp {timestamp}"
-        )
+        inside = decoded[-14:]  # shown only when it is a timestamp, never part of a passkey
+        shown = f" ({inside})" if _is_timestamp(inside) else ""
+        return f"the timestamp inside Password{shown} differs from Timestamp {timestamp}"
     inner = len(decoded) - len(shortcode) - len(timestamp)
     return (
         f"the passkey inside Password differs from the passkey registered for shortcode "
@@ -158,6 +166,7 @@ class StkBackend:
         if txn is None or txn.is_final:
             return None
         code, desc = outcome or (txn.planned_code, txn.planned_desc)
+        code = normalise(code)
         txn.move(State.COMPLETED, now, f"{note}: ResultCode {code}")
         txn.result_code, txn.result_desc, txn.completed_at = code, desc, now
         if code == 0:
