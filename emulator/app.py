@@ -39,7 +39,10 @@ async def _daraja_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: DarajaError = MethodNotAllowed() if exc.status_code == 405 else ResourceNotFound()
-    return await _daraja_error(request, error)
+    response = await _daraja_error(request, error)
+    if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
 
 
 async def _fault(request: Request, exc: Exception) -> Response:
@@ -100,5 +103,6 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # Daraja answers 404 for a trailing slash, not 307
     app.state.emulator = emulator
     return app

@@ -145,6 +145,8 @@ plausible = st.sampled_from(
         250001,
         "",
         " ",
+        "²",  # str.isdigit() says yes, int() says no
+        "١",  # int() reads this one as 1
     ]
 )
 scalars = st.one_of(
@@ -261,6 +263,8 @@ def test_push_any_json_value(stk: tuple[httpx.Client, str], value: Any) -> None:
 
 @FUZZ
 @given(body=field_dicts(PUSH_FIELDS))
+@example(body={"Amount": "9" * 4301})  # int() refuses > 4300 digits
+@example(body={"Amount": "²", "PhoneNumber": "254708374149"})  # isdigit() but not int()
 def test_push_field_soup(stk: tuple[httpx.Client, str], body: dict[str, Any]) -> None:
     client, _ = stk
     check(post(client, PUSH, encode(body), "application/json"), "push")
@@ -467,7 +471,7 @@ def valid_pushes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], dict[
     return as_text, mixed, numbers
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(case=valid_pushes())
 def test_valid_pushes_parse_and_compare_as_text(
     case: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
@@ -499,7 +503,7 @@ def test_valid_pushes_parse_and_compare_as_text(
         assert https
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(body=st.one_of(json_values, field_dicts(PUSH_FIELDS), push_bodies()))
 @example(body={**valid_push(), "Amount": "9" * 5000})  # int() refuses > 4300 digits
 def test_parse_push_only_ever_raises_bad_request(body: Any) -> None:
@@ -511,7 +515,7 @@ def test_parse_push_only_ever_raises_bad_request(body: Any) -> None:
         assert 1 <= push.amount <= wire.MAX_AMOUNT
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(body=st.one_of(json_values, field_dicts(QUERY_FIELDS)))
 def test_parse_query_only_ever_raises_bad_request(body: Any) -> None:
     try:

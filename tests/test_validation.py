@@ -676,3 +676,15 @@ def test_no_part_of_the_passkey_is_logged(daraja: Daraja, caplog: pytest.LogCapt
     text = "\n".join(rec.getMessage() for rec in caplog.records)
     assert "refused: Wrong credentials" in text
     assert SANDBOX_PASSKEY[-10:] not in text
+
+
+def test_trailing_slash_is_an_unknown_path(daraja: Daraja) -> None:
+    r = daraja.http.post("/mpesa/stkpush/v1/processrequest/", json=daraja.push_body(),
+                         headers=daraja.auth())
+    assert r.status_code == 404 and r.json()["errorCode"] == "404.001.01"
+
+
+def test_wrong_method_names_the_allowed_one(daraja: Daraja) -> None:
+    r = daraja.http.get("/mpesa/stkpushquery/v1/query")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.json()["errorCode"] == "405.001"
