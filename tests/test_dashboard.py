@@ -350,3 +350,21 @@ def test_screenshot_with_pushes_in_every_state(
         target.parent.mkdir(parents=True, exist_ok=True)
         d.page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 20_000
+
+
+def test_fault_panel_fails_the_next_push(browser: Browser, receiver: CallbackReceiver) -> None:
+    from playwright.sync_api import expect
+
+    with dashboard(browser, receiver, FAST) as d:
+        d.daraja.token()
+        d.page.get_by_label("Fault", exact=True).select_option("spike-arrest")
+        d.page.get_by_label("Endpoint", exact=True).select_option("push")
+        d.page.get_by_label("For the next … requests").fill("1")
+        d.page.get_by_role("button", name="Fail next requests").click()
+        expect(d.page.locator("#faults")).to_contain_text("spike-arrest on push")
+        r = d.daraja.push("254712345679")
+        assert r.status_code == 500 and r.json()["errorCode"] == "500.003.02"
+        expect(d.page.locator("#faults")).to_contain_text("None: Daraja answers normally")
+        assert d.daraja.push("254712345679").status_code == 200
+        options = d.page.locator("#default-scenario option").all_text_contents()
+        assert not any(o.startswith("fault-") for o in options)

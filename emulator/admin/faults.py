@@ -23,7 +23,7 @@ def _rule(rule: FaultRule) -> dict[str, Any]:
     }
 
 
-def _listing(emu: Emulator) -> dict[str, Any]:
+def listing(emu: Emulator) -> dict[str, Any]:
     return {
         "rules": [_rule(r) for r in emu.faults.active(emu.clock.now())],
         "rate_limit": emu.faults.rate_limit,
@@ -68,7 +68,9 @@ async def faults(request: Request) -> Response:
         emu.faults.add(parse_rule(await _body(request), emu))
     elif request.method == "DELETE":
         emu.faults.clear()
-    return JSONResponse(_listing(emu))
+    if request.method != "GET":
+        emu.runtime.events.publish("faults")
+    return JSONResponse(listing(emu))
 
 
 async def rate_limit(request: Request) -> Response:
@@ -77,7 +79,8 @@ async def rate_limit(request: Request) -> Response:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise AdminError(400, "per_second must be a whole number >= 1, or null for no limit")
     emu.faults.rate_limit = value
-    return JSONResponse(_listing(emu))
+    emu.runtime.events.publish("faults")
+    return JSONResponse(listing(emu))
 
 
 async def requests(request: Request) -> Response:

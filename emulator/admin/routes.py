@@ -259,6 +259,10 @@ def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, 
         return _scenario_list(emu)
     if kind == "queue":
         return _queue_list(emu)
+    if kind == "faults":
+        from .faults import listing  # faults.py builds on this module
+
+        return listing(emu)
     return {}
 
 

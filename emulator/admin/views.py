@@ -91,4 +91,5 @@ def scenario(s: Scenario, default: bool) -> dict[str, Any]:
         },
         "source": s.source,
         "bundled": s.bundled,
+        "fault": s.fault.kind.value if s.fault else None,
     }

@@ -44,6 +44,7 @@ async def on_arrival(request: Request, endpoint: Endpoint) -> None:
         raise FaultTriggered(FaultKind.SPIKE_ARREST, f"over --rate-limit {book.rate_limit}/s")
     rule = book.take(endpoint, now)
     if rule is not None:
+        emu.runtime.events.publish("faults")  # watchers see the count go down
         await _apply(rule.kind, rule.seconds, f"admin fault #{rule.id}")
 
 

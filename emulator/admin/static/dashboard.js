@@ -359,7 +359,7 @@
   // ---------------------------------------------------------------- scenarios and queue
 
   function showScenarios(data) {
-    scenarios = data.scenarios;
+    scenarios = data.scenarios.filter((s) => !s.fault); // fault scenarios never end a push
     const options = () =>
       scenarios.map((s) =>
         h("option", { value: s.name },
@@ -383,17 +383,32 @@
 
   const loadQueue = () => api("GET", "/queue").then(showQueue, showError);
 
+  function showFaults(data) {
+    const kind = $("fault-kind");
+    if (!kind.options.length) kind.replaceChildren(...data.kinds.map((k) => h("option", { value: k }, k)));
+    const items = data.rules.map((r) =>
+      h("li", {}, h("strong", {}, r.fault), ` on ${r.endpoint === "any" ? "any endpoint" : r.endpoint}`,
+        r.remaining !== null ? ` · next ${r.remaining} request(s)` : ` · until ${r.until}`));
+    if (data.rate_limit) items.push(h("li", {}, `Rate limit: ${data.rate_limit} requests/s per consumer key`));
+    $("faults").replaceChildren(...items);
+    if (!items.length) $("faults").append(h("li", { class: "hint empty" }, "None: Daraja answers normally."));
+  }
+
+  const loadFaults = () => api("GET", "/faults").then(showFaults, showError);
+
   // ---------------------------------------------------------------- live feed
 
   async function refreshAll() {
     const started = performance.now();
-    const [list, scenarioList, queue] = await Promise.all([
+    const [list, scenarioList, queue, faults] = await Promise.all([
       api("GET", "/transactions?limit=500"),
       api("GET", "/scenarios"),
       api("GET", "/queue"),
+      api("GET", "/faults"),
     ]);
     showScenarios(scenarioList);
     showQueue(queue);
+    showFaults(faults);
     const current = new Set(list.transactions.map((t) => t.checkout_request_id));
     for (const [id, record] of txns) if (!current.has(id) && record.seenAt < started) txns.delete(id);
     for (const record of list.transactions) {
@@ -426,6 +441,7 @@
     source.addEventListener("transaction", (e) => upsert(JSON.parse(e.data), true));
     source.addEventListener("scenarios", (e) => showScenarios(JSON.parse(e.data)));
     source.addEventListener("queue", (e) => showQueue(JSON.parse(e.data)));
+    source.addEventListener("faults", (e) => showFaults(JSON.parse(e.data)));
     source.addEventListener("reset", () => {
       txns.clear();
       opened.clear();
@@ -470,6 +486,22 @@
   });
 
   $("queue-clear").addEventListener("click", () => api("DELETE", "/queue").then(showQueue, showError));
+
+  $("fault-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      fault: $("fault-kind").value,
+      endpoint: $("fault-endpoint").value,
+      count: Number($("fault-count").value) || 1,
+    };
+    try {
+      showFaults(await api("POST", "/faults", body));
+    } catch (error) {
+      showError(error);
+    }
+  });
+
+  $("fault-clear").addEventListener("click", () => api("DELETE", "/faults").then(showFaults, showError));
 
   $("reset").addEventListener("click", async () => {
     if (!confirm("Forget every transaction, queued outcome and scheduled callback?")) return;
