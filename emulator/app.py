@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from .admin.dashboard import routes as dashboard_routes
 from .admin.faults import routes as fault_routes
+from .admin.openapi import routes as openapi_routes
 from .admin.routes import AdminError, admin_error
 from .admin.routes import routes as admin_routes
 from .clock import Clock
@@ -92,7 +93,8 @@ def create_app(
         await emulator.aclose()
 
     app = Starlette(
-        routes=[*oauth_routes, *stk_routes, *admin_routes, *fault_routes, *dashboard_routes],
+        routes=[*oauth_routes, *stk_routes, *admin_routes, *fault_routes, *dashboard_routes,
+                *openapi_routes],
         exception_handlers={
             DarajaError: _daraja_error,
             AdminError: admin_error,

@@ -151,6 +151,32 @@ class EmulatorHandle:
         """Forget transactions, queued outcomes and scheduled callbacks (tokens stay)."""
         self.admin("POST", "/reset")
 
+    def fail(
+        self, fault: str, endpoint: str = "any", count: int | None = None,
+        seconds: float | None = None, delay: float | None = None,
+    ) -> dict[str, Any]:
+        """Make Daraja fail: the next `count` requests (default 1), or all for `seconds`.
+        `fault` is e.g. spike-arrest, quota, unavailable, edge-403, slow, drop."""
+        body: dict[str, Any] = {"fault": fault, "endpoint": endpoint}
+        if seconds is not None:
+            body["seconds"] = seconds
+        else:
+            body["count"] = count or 1
+        if delay is not None:
+            body["delay"] = delay
+        return self.admin("POST", "/faults", json=body)
+
+    def faults(self) -> dict[str, Any]:
+        """Active fault rules, the rate limit, the fault kinds and fault scenarios."""
+        return self.admin("GET", "/faults")
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "/faults")
+
+    def requests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The request journal: every Daraja request with its status and why, newest first."""
+        return self.admin("GET", f"/requests?limit={limit}")["requests"]
+
     def expire_tokens(self) -> int:
         """Expire every access token, to test the shop's token refresh."""
         return int(self.admin("POST", "/tokens/expire")["expired"])

@@ -54,6 +54,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     common.add_argument(
         "--admin-token",
         default=env.get("DARAJA_ADMIN_TOKEN") or None,
+        metavar="TOKEN",
         help="sent as X-Admin-Token when the emulator has one [env DARAJA_ADMIN_TOKEN]",
     )
     parser = argparse.ArgumentParser(
@@ -103,6 +104,22 @@ def _decide_args(p: argparse.ArgumentParser) -> None:
 
 def _fast_forward_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkout_id", nargs="?", metavar="CHECKOUT_ID", help="default: every one")
+
+
+def _fault_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", nargs="?", metavar="FAULT",
+                   help="spike-arrest, quota, internal-error, unavailable, edge-403, slow, drop, "
+                   "... (no FAULT: list active faults)")
+    p.add_argument("--endpoint", choices=["any", "oauth", "push", "query"], default="any")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--count", type=int, metavar="N", help="the next N requests (default 1)")
+    when.add_argument("--seconds", type=float, metavar="T", help="every request for T seconds")
+    when.add_argument("--clear", action="store_true", help="drop every active fault")
+    p.add_argument("--delay", type=float, metavar="S", help="for slow: seconds before answering")
+
+
+def _requests_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", type=int, default=30, metavar="N", help="newest N (default 30)")
 
 
 def _follow_args(p: argparse.ArgumentParser) -> None:
@@ -243,6 +260,40 @@ def cmd_fast_forward(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO)
     return 0
 
 
+def cmd_fault(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    if args.clear:
+        emu.clear_faults()
+        print("faults cleared", file=out)
+        return 0
+    if args.kind:
+        emu.fail(args.kind, args.endpoint, args.count, args.seconds, args.delay)
+        span = f"for {args.seconds:g} s" if args.seconds else f"for the next {args.count or 1}"
+        print(f"fault: {args.kind} on {args.endpoint} {span} request(s)", file=out)
+    listing = emu.faults()
+    rows = [[str(r["id"]), r["fault"], r["endpoint"],
+             f"{r['remaining']} left" if r["remaining"] is not None else f"until {r['until']}"]
+            for r in listing["rules"]]
+    if rows:
+        _table(["ID", "FAULT", "ENDPOINT", "HOW LONG"], rows, out)
+    else:
+        print("no active faults", file=out)
+    if listing["rate_limit"]:
+        print(f"rate limit: {listing['rate_limit']} requests/s per consumer key", file=out)
+    return 0
+
+
+def cmd_requests(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    rows = [[_clock(r["at"], ms=True), r["method"], r["path"], str(r["status"]),
+             _clip(r["detail"], 70)] for r in emu.requests(args.limit)]
+    _table(["TIME", "METHOD", "PATH", "STATUS", "WHY"], rows, out)
+    return 0
+
+
+def cmd_expire_tokens(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    print(f"expired {emu.expire_tokens()} token(s)", file=out)
+    return 0
+
+
 def cmd_reset(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     emu.reset()
     print("reset: transactions, queued outcomes and scheduled callbacks are gone", file=out)
@@ -308,6 +359,9 @@ _SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], 
     "fast-forward": (cmd_fast_forward, "bring pending outcomes forward to now", _fast_forward_args),
     "follow": (cmd_follow, "print transactions and callbacks as they happen", _follow_args),
     "reset": (cmd_reset, "forget transactions, queued outcomes and scheduled callbacks", _no_args),
+    "fault": (cmd_fault, "make Daraja fail the next requests, or list/clear faults", _fault_args),
+    "requests": (cmd_requests, "the request journal: every Daraja request and why", _requests_args),
+    "expire-tokens": (cmd_expire_tokens, "expire every access token now", _no_args),
 }
 COMMANDS = frozenset(_SUBCOMMANDS)  # the names cli.main() hands to this module
 

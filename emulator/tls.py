@@ -70,8 +70,9 @@ def ensure_tls(directory: Path | None = None, names: Sequence[str] | None = None
         ca_cert, ca_key = _load_or_make_ca(folder)
         if not _cert_fits(files.cert, ca_cert, wanted):
             _make_server_cert(files, ca_cert, ca_key, wanted)
-        if not files.bundle.exists() or files.bundle.stat().st_mtime < files.ca.stat().st_mtime:
-            _write(files.bundle, files.ca.read_bytes() + _public_cas())
+        ca_pem = files.ca.read_bytes()
+        if not files.bundle.exists() or not files.bundle.read_bytes().startswith(ca_pem):
+            _write(files.bundle, ca_pem + _public_cas())
     return files
 
 
@@ -103,8 +104,11 @@ def _locked(path: Path) -> Iterator[None]:
 def _write(path: Path, data: bytes, private: bool = False) -> None:
     """Atomically, so a reader never sees half a file; private keys readable by the owner only."""
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    mode = 0o600 if private else 0o644
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as handle:
+        if hasattr(os, "fchmod"):  # also when a crash left the .tmp file behind (not Windows)
+            os.fchmod(handle.fileno(), mode)
         handle.write(data)
     os.replace(tmp, path)
 

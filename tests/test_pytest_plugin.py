@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,22 +162,29 @@ def test_external(daraja_emulator, daraja):
 """
 
 
+@pytest.fixture(scope="module")
+def external() -> Iterator[EmulatorServer]:
+    """An emulator running already, as in CI. Module scope starts it before pytester snapshots
+    sys.modules, so what it imports lazily (httpcore) is not unloaded under httpx's feet."""
+    with EmulatorServer(Settings(time_scale=0)) as server:
+        yield server
+
+
 @pytest.mark.parametrize("how", ["option", "env"])
 def test_external_server_instead_of_starting_one(
-    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, external: EmulatorServer, how: str
 ) -> None:
-    with EmulatorServer(Settings(time_scale=0)) as server:
-        inner.makepyfile(EXTERNAL_TEST.format(url=server.url))
-        if how == "env":
-            monkeypatch.setenv("DARAJA_EMULATOR_URL", server.url)
-            result = run(inner)
-        else:
-            result = run(inner, f"--daraja-url={server.url}")
-        result.assert_outcomes(passed=1)
-        with EmulatorHandle(server.url) as emu:
-            [txn] = emu.transactions(phone="254711000333")  # the push reached this server
-            assert txn["result_code"] == 1032
-            assert emu.default_scenario() == "success"  # the shared server is left as found
+    inner.makepyfile(EXTERNAL_TEST.format(url=external.url))
+    if how == "env":
+        monkeypatch.setenv("DARAJA_EMULATOR_URL", external.url)
+        result = run(inner)
+    else:
+        result = run(inner, f"--daraja-url={external.url}")
+    result.assert_outcomes(passed=1)
+    with EmulatorHandle(external.url) as emu:
+        [txn] = emu.transactions(phone="254711000333")  # the push reached this server
+        assert txn["result_code"] == 1032
+        assert emu.default_scenario() == "success"  # the shared server is left as found
 
 
 def test_external_server_that_is_not_there(inner: pytest.Pytester) -> None:

@@ -269,3 +269,31 @@ def test_follow_prints_pushes_outcomes_and_callbacks(
     assert all(rest[0] == checkout_id for _, *rest in lines)
     assert "ResultCode 0 The service request" in out
     assert out.count(f"POST {receiver.url()} -> 200") == 2
+
+
+def test_fault_next_requests_then_list_and_clear(run: Run, daraja: Daraja) -> None:
+    daraja.token()
+    code, out, _ = run("fault", "spike-arrest", "--endpoint", "push", "--count", "2")
+    assert code == 0 and "spike-arrest on push for the next 2" in out
+    assert "2 left" in out
+    codes = [daraja.push(f"25471100030{i}").status_code for i in range(3)]
+    assert codes == [500, 500, 200]
+    assert run("fault")[1].strip() == "no active faults"
+    run("fault", "unavailable", "--seconds", "30")
+    assert daraja.push("254711000310").status_code == 503
+    assert run("fault", "--clear")[1] == "faults cleared\n"
+    assert daraja.push("254711000311").status_code == 200
+
+
+def test_fault_unknown_kind_fails_with_the_reason(run: Run) -> None:
+    code, _, err = run("fault", "meltdown")
+    assert code == 1 and "fault must be one of" in err
+
+
+def test_requests_journal_and_expire_tokens(run: Run, daraja: Daraja) -> None:
+    daraja.push("254799000001")  # the spike-arrest magic number
+    code, out, _ = run("requests", "--limit", "5")
+    assert code == 0 and "fault spike-arrest" in out and "/mpesa/stkpush/v1/processrequest" in out
+    code, out, _ = run("expire-tokens")
+    assert code == 0 and out.startswith("expired ")
+    assert daraja.push("254711000312").json()["errorCode"] == "404.001.03"
