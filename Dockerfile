@@ -18,13 +18,13 @@ COPY emulator ./emulator
 # the wheel and its dependencies (with cryptography, for --tls) into a venv copied out whole
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[tls]" \
-    && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip
+    && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip setuptools
 
 FROM ${BASE}
 LABEL org.opencontainers.image.title="daraja-emulator" \
       org.opencontainers.image.description="Local stand-in for Safaricom's M-Pesa Daraja API" \
       org.opencontainers.image.licenses="MIT"
-RUN useradd --system --no-log-init --uid 10001 --user-group \
+RUN useradd --no-log-init --uid 10001 --user-group \
         --home-dir /var/lib/daraja-emulator --create-home --shell /usr/sbin/nologin daraja \
     && mkdir -p /scenarios
 COPY --from=build /opt/venv /opt/venv

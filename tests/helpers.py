@@ -157,3 +157,16 @@ class Daraja:
 
     def close(self) -> None:
         self.http.close()
+
+
+def load_example_service() -> type:
+    """The seed guide's MPesaService as examples/shop carries it (base URL from MPESA_BASE_URL)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "shop" / "mpesa_service.py"
+    spec = importlib.util.spec_from_file_location("example_mpesa_service", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MPesaService

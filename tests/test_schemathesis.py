@@ -6,7 +6,8 @@ conform to the document (status, content type, body schema) and to Daraja's erro
 three-string envelope with the status of the code's first segment, except OAuth's empty 400.
 
 The server runs a single scenario that never posts a callback, so generated CallBackURLs are
-never contacted, and no fault scenarios, so the only 5xx a case can meet is a bug.
+never contacted, and no fault scenarios, so the only 5xx a case can meet is a bug. Bounded:
+at most 100 generated cases per operation, plus schemathesis' coverage cases.
 """
 
 from __future__ import annotations
@@ -71,12 +72,19 @@ def _token(server: EmulatorServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def known_checkout_id(st_server: EmulatorServer) -> str:
+def token(st_server: EmulatorServer) -> str:
+    return _token(st_server)
+
+
+@pytest.fixture(scope="module")
+def known_checkout_id(st_server: EmulatorServer, token: str) -> str:
     """A completed transaction, so some generated queries ask about a real one."""
-    client = Daraja(st_server.url, "http://127.0.0.1:9/never-called")
-    client._token = _token(st_server)
+    client = Daraja(st_server.url, "http://127.0.0.1:9/never-called")  # quiet: never called
     try:
-        r = client.push("254708374149")
+        r = client.http.post(
+            "/mpesa/stkpush/v1/processrequest", json=client.push_body(),
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 200, r.text
         checkout_id: str = r.json()["CheckoutRequestID"]
         client.wait_final(checkout_id)
@@ -85,13 +93,11 @@ def known_checkout_id(st_server: EmulatorServer) -> str:
         client.close()
 
 
+# from a file, not from the server: schemathesis.pytest.from_fixture (4.32) reads
+# `request.node._nodeid`, which pytest 9.2 no longer has; the last test below checks that the
+# server serves exactly these bytes
 DOCUMENT = files("emulator").joinpath("openapi.json")
 schema = schemathesis.openapi.from_path(str(DOCUMENT))
-
-
-@pytest.fixture(scope="module")
-def token(st_server: EmulatorServer) -> str:
-    return _token(st_server)
 
 
 def _text(value: Any) -> str | None:
@@ -138,7 +144,7 @@ def with_valid_auth(case: Any, token: str) -> None:
     if not isinstance(given, str):
         return
     if case.path == OAUTH and given.startswith("Basic "):
-        headers["Authorization"] = BASIC if len(given) % 2 == 0 else UNKNOWN_APP
+        headers["Authorization"] = BASIC if sum(given.encode()) % 2 == 0 else UNKNOWN_APP
     elif case.path != OAUTH and given.startswith("Bearer "):
         headers["Authorization"] = f"Bearer {token}"
 
@@ -198,18 +204,16 @@ def test_daraja_endpoints_keep_their_contract(
     with_credentials(case.body, known_checkout_id)
     with_valid_auth(case, token)
     response = case.call(base_url=st_server.url, timeout=10)
-    with open("/tmp/oa/stats.jsonl", "a") as f:
-        f.write(json.dumps([case.method, case.path, response.status_code, response.text[:90], str(case.meta.generation.mode) if case.meta else None]) + "\n")
     case.validate_response(response, checks=CHECKS)
 
 
-def test_the_document_is_served_without_the_admin_token() -> None:
+def test_the_document_is_served_as_stored_without_the_admin_token() -> None:
     with EmulatorServer(Settings(time_scale=0, admin_token="s3cret")) as server:
         r = httpx.get(f"{server.url}/_emulator/openapi.json")
         assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.content == DOCUMENT.read_bytes()
         document = r.json()
         assert document["openapi"].startswith("3.")
         assert set(document["paths"]) == {
             OAUTH, "/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query"}
-        assert httpx.get(f"{server.url}/_emulator/health").status_code == 200
         assert httpx.get(f"{server.url}/_emulator/transactions").status_code == 401

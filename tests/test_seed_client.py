@@ -8,8 +8,9 @@ import pytest
 
 from emulator import EmulatorServer
 from emulator.config import SANDBOX_PASSKEY
-from tests.helpers import CallbackReceiver, Daraja
-from tests.seed_mpesa_service import MPesaService
+from tests.helpers import CallbackReceiver, Daraja, load_example_service
+
+MPesaService = load_example_service()
 
 
 @pytest.fixture
