@@ -59,6 +59,7 @@ class Shop:
             "MPESA_BASE_URL": emulator_url,
             "MPESA_QUERY_AFTER": str(QUERY_AFTER),
             "MPESA_RECONCILE_INTERVAL": "0.2",
+            "MPESA_RETRY_DELAY": "0.1",
             "SHOP_DB": str(db),
             "NO_PROXY": "127.0.0.1,localhost",
         }
@@ -264,3 +265,32 @@ def test_shop_uses_the_seed_guides_service_unchanged() -> None:
     )
     ours = (SHOP_DIR / "mpesa_service.py").read_text()
     assert _service_class(ours) == _service_class(seed)
+
+
+def test_shop_retries_through_a_spike_arrest_and_recovers(
+    client: httpx.Client, emulator: EmulatorServer
+) -> None:
+    """254799000021: Daraja's spike arrest twice, then it pays; the guide's backoff gets there."""
+    number, checkout_id = checkout(client, "254799000021")
+    order = settled(client, number)
+    assert (order["status"], order["result_code"]) == ("paid", 0)
+    with httpx.Client(base_url=emulator.url) as admin:
+        journal = admin.get("/_emulator/requests", params={"limit": 50}).json()["requests"]
+    pushes = [r for r in journal if r["path"] == "/mpesa/stkpush/v1/processrequest"
+              and ("254799000021" in r["detail"] or "spike-arrest" in r["detail"])]
+    assert [r["status"] for r in reversed(pushes)][-3:] == [500, 500, 200]
+
+
+def test_shop_gives_up_politely_when_mpesa_stays_down(
+    client: httpx.Client, emulator: EmulatorServer
+) -> None:
+    """The edge's HTML 403 on every try: three attempts, then a clear message, not a crash."""
+    placed = client.post("/api/orders", json={"items": [], "total": 20})
+    number = placed.json()["number"]
+    answer = client.post("/api/mpesa/initiate",
+                         json={"phone": "254799000006", "order_number": number})
+    assert answer.status_code == 503
+    assert "try again" in answer.json()["detail"]
+    with httpx.Client(base_url=emulator.url) as admin:
+        journal = admin.get("/_emulator/requests", params={"limit": 10}).json()["requests"]
+    assert sum("fault edge-403" in r["detail"] for r in journal) == 3

@@ -36,11 +36,50 @@ def normalise_phone(phone: str) -> str:
     return phone
 
 
+# Daraja answers worth retrying: its rate and quota policies, its internal error, and the
+# gateway in front of it (HTML 403 edge page, 502/503/504). Credentials, validation and the
+# subscriber lock (500.001.1001, 400.*) would fail the same way again.
+RETRYABLE_CODES = {"500.003.02", "500.003.03", "500.003.1001"}
+
+
+def mpesa_answer(response: httpx.Response) -> dict:
+    """Daraja's JSON answer, or {} when the body is empty or not JSON (an edge HTML page)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def retryable(error: Exception) -> bool:
+    if isinstance(error, httpx.TransportError):  # refused, reset, timed out
+        return True
+    if isinstance(error, httpx.HTTPStatusError):
+        if error.response.status_code in (403, 502, 503, 504):
+            return True
+        return mpesa_answer(error.response).get("errorCode") in RETRYABLE_CODES
+    return False
+
+
+async def with_retries(call, attempts: int, base_delay: float):
+    """The guide's retry logic: exponential backoff (base, 2x base, ...) on retryable errors."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception as e:
+            if attempt == attempts - 1 or not retryable(e):
+                raise
+            logger.warning(f"M-Pesa call failed ({e}); retry {attempt + 1} of {attempts - 1}")
+            await asyncio.sleep(base_delay * 2 ** attempt)
+
+
 def create_app() -> Starlette:
     orders = Orders(os.getenv("SHOP_DB", "shop.db"))
     mpesa = MPesaServiceWithQuery()
     query_after = float(os.getenv("MPESA_QUERY_AFTER", "60"))  # seconds without a callback
     reconcile_every = float(os.getenv("MPESA_RECONCILE_INTERVAL", "15"))
+    max_retries = int(os.getenv("MPESA_MAX_RETRIES", "3"))  # attempts in all, as in the guide
+    retry_delay = float(os.getenv("MPESA_RETRY_DELAY", "1"))  # seconds before the first retry
 
     async def place_order(request: Request) -> JSONResponse:
         body = await request.json()
@@ -70,16 +109,25 @@ def create_app() -> Starlette:
         if amount != order["total"]:
             return JSONResponse({"detail": "amount differs from the order total"}, status_code=400)
         try:
-            response = await mpesa.initiate_stk_push(
-                phone_number=normalise_phone(body["phone"]),
-                amount=amount,
-                account_reference=order["number"],
-                transaction_desc=f"Payment for order {order['number']}",
+            response = await with_retries(
+                lambda: mpesa.initiate_stk_push(
+                    phone_number=normalise_phone(body["phone"]),
+                    amount=amount,
+                    account_reference=order["number"],
+                    transaction_desc=f"Payment for order {order['number']}",
+                ),
+                max_retries, retry_delay,
             )
         except httpx.HTTPStatusError as e:
-            answer = e.response.json() if e.response.content else {}
-            return JSONResponse({"detail": "M-Pesa refused the payment", "mpesa": answer},
-                                status_code=502)
+            busy = retryable(e)
+            detail = ("M-Pesa is not available right now; please try again in a few minutes"
+                      if busy else "M-Pesa refused the payment")
+            return JSONResponse({"detail": detail, "mpesa": mpesa_answer(e.response)},
+                                status_code=503 if busy else 502)
+        except httpx.TransportError as e:
+            logger.error(f"M-Pesa unreachable: {e}")
+            return JSONResponse({"detail": "M-Pesa is not available right now; please try "
+                                 "again in a few minutes"}, status_code=503)
         except Exception as e:
             logger.error(f"Error initiating payment: {e}")
             return JSONResponse({"detail": str(e)}, status_code=500)
