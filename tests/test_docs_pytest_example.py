@@ -1,4 +1,4 @@
-"""docs/pytest.md's example files, run as a user would run them, so the docs cannot drift."""
+"""The README's pytest example (and docs/pytest.md's files), run as a user runs them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-DOC = Path(__file__).parents[1] / "docs" / "pytest.md"
+DOCS = [Path(__file__).parents[1] / "README.md", Path(__file__).parents[1] / "docs" / "pytest.md"]
 # a ```python block whose first line names its file, e.g. "# test_shop.py"
 NAMED_BLOCK = re.compile(r"```python\n# (?P<name>[\w.]+\.py)\n(?P<code>.*?)```", re.DOTALL)
 STRICT_INI = """
@@ -20,7 +20,7 @@ filterwarnings = error
 
 
 def doc_files() -> dict[str, str]:
-    return {m["name"]: m["code"] for m in NAMED_BLOCK.finditer(DOC.read_text())}
+    return {m["name"]: m["code"] for doc in DOCS for m in NAMED_BLOCK.finditer(doc.read_text())}
 
 
 def test_the_doc_has_the_example() -> None:
