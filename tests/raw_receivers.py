@@ -103,7 +103,7 @@ class RawReceiver:
                 if not await self._answer(reader, writer):
                     return
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
-                ValueError):
+                ValueError, asyncio.CancelledError):  # cancelled: close() is stopping it
             return
         finally:
             self._tasks.discard(task)

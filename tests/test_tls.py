@@ -20,8 +20,7 @@ from emulator import EmulatorServer, Settings
 from emulator.config import SANDBOX_PASSKEY
 from emulator.healthcheck import main as healthcheck
 from emulator.tls import SAFARICOM_HOSTS, TlsUnavailable, ensure_tls, server_names
-from tests.helpers import CallbackReceiver
-from tests.seed_mpesa_service import MPesaService
+from tests.helpers import CallbackReceiver, load_example_service
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +134,7 @@ def test_cli_tls_serves_the_seed_client_trusting_ssl_cert_file(
         monkeypatch.setenv("MPESA_SHORTCODE", "174379")
         monkeypatch.setenv("MPESA_PASSKEY", SANDBOX_PASSKEY)
         monkeypatch.setenv("MPESA_CALLBACK_URL", receiver.url())
-        answer = asyncio.run(MPesaService().initiate_stk_push("254708374149", 10, "TLS-1", "x"))
+        answer = asyncio.run(load_example_service()().initiate_stk_push("254708374149", 10, "TLS-1", "x"))
         assert answer["ResponseCode"] == "0"
         [callback] = receiver.wait(answer["CheckoutRequestID"])
         assert callback["Body"]["stkCallback"]["ResultCode"] == 0
