@@ -134,7 +134,8 @@ def test_cli_tls_serves_the_seed_client_trusting_ssl_cert_file(
         monkeypatch.setenv("MPESA_SHORTCODE", "174379")
         monkeypatch.setenv("MPESA_PASSKEY", SANDBOX_PASSKEY)
         monkeypatch.setenv("MPESA_CALLBACK_URL", receiver.url())
-        answer = asyncio.run(load_example_service()().initiate_stk_push("254708374149", 10, "TLS-1", "x"))
+        service = load_example_service()()
+        answer = asyncio.run(service.initiate_stk_push("254708374149", 10, "TLS-1", "x"))
         assert answer["ResponseCode"] == "0"
         [callback] = receiver.wait(answer["CheckoutRequestID"])
         assert callback["Body"]["stkCallback"]["ResultCode"] == 0
