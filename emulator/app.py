@@ -53,19 +53,21 @@ async def _fault(request: Request, exc: Exception) -> Response:
         log_request(request, error.status, f"fault {exc.kind.value} ({exc.why}): {error.code}")
         return envelope(error, request.app.state.emulator.ids.request_id())
     if exc.kind is FaultKind.DROP_MID_BODY:
-        log_request(request, 500, f"fault {exc.kind.value} ({exc.why}): connection closed")
+        log_request(request, 500, f"fault {exc.kind.value} ({exc.why}): closed mid-body")
         body = {"requestId": request.app.state.emulator.ids.request_id(),
                 "errorCode": InternalError.code, "errorMessage": InternalError.message}
         return DropMidBody(body, 500)
     response = gateway_response(exc.kind)
-    status = "connection closed" if exc.kind is FaultKind.DROP else response.status_code
-    log_request(request, status, f"fault {exc.kind.value} ({exc.why})")
+    if exc.kind is FaultKind.DROP:
+        log_request(request, None, f"fault drop ({exc.why}): connection closed, no answer")
+    else:
+        log_request(request, response.status_code, f"fault {exc.kind.value} ({exc.why})")
     return response
 
 
 async def _gone(request: Request, exc: Exception) -> Response:
     """The client hung up (a timeout during a slow fault, say): nobody is left to answer."""
-    log_request(request, "client gone", "the client closed the connection first")
+    log_request(request, None, "client gone: it closed the connection before the answer")
     return Response(b"", status_code=499)
 
 

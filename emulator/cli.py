@@ -306,6 +306,23 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     return 0
 
 
+def _file_errors(dirs: Sequence[Path]) -> list[Exception]:
+    """Each scenario file checked on its own, so one run names every broken file."""
+    from .scenario.loader import ScenarioError, load_file
+
+    errors: list[Exception] = []
+    for folder in dirs:
+        if not folder.is_dir():
+            errors.append(ScenarioError(folder, None, None, "scenario folder does not exist"))
+            continue
+        for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")):
+            try:
+                load_file(path)
+            except ScenarioError as exc:
+                errors.append(exc)
+    return errors
+
+
 def check_scenarios(argv: Sequence[str]) -> int:
     """Validate scenario folders without starting a server; non-zero on any error."""
     from .scenario.engine import ScenarioSet
@@ -315,14 +332,20 @@ def check_scenarios(argv: Sequence[str]) -> int:
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
     parser.add_argument("--no-bundled-scenarios", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        scenarios = load_scenarios(args.dirs, include_bundled=not args.no_bundled_scenarios)
-        chosen = ScenarioSet(scenarios)
-    except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    errors = _file_errors(args.dirs)  # every broken file, not only the first
+    if not errors:
+        try:
+            scenarios = load_scenarios(args.dirs, include_bundled=not args.no_bundled_scenarios)
+            chosen = ScenarioSet(scenarios)
+        except ScenarioError as exc:
+            errors = [exc]
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
         return 1
     for s in scenarios:
-        print(f"ok  {s.name:<22} result {s.result_code!s:<6} {s.source}")
+        what = f"fault {s.fault.kind.value}" if s.fault else f"result {s.result_code}"
+        print(f"ok  {s.name:<22} {what:<22} {s.source}")
     print(f"{len(scenarios)} scenarios valid; default '{chosen.default.name}'")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from .errors import DarajaError, InvalidPayload
 
 log = logging.getLogger("emulator.http")
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.~-]*")  # request.url.path is the path itself
 
 
 def parse_json(raw: bytes) -> Any:
@@ -60,11 +62,15 @@ def envelope(error: DarajaError, request_id: str) -> Response:
     return JSONResponse(body, status_code=error.status)
 
 
-def log_request(request: Request, status: int | str, detail: str) -> None:
-    """One log line per Daraja request, also kept in the request journal."""
-    log.info("%s %s -> %s %s", request.method, request.url.path, status, detail)
+def log_request(request: Request, status: int | None, detail: str) -> None:
+    """One log line per Daraja request, also kept in the request journal (status None: no
+    answer was sent, the detail says why)."""
+    path = request.scope["path"]
+    if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: let Starlette do it
+        path = request.url.path
+    log.info("%s %s -> %s %s", request.method, path, status or "-", detail)
     emu = request.app.state.emulator
     emu.store.requests.append({
-        "at": emu.clock.now().isoformat(), "method": request.method, "path": request.url.path,
+        "at": emu.clock.now().isoformat(), "method": request.method, "path": path,
         "status": status, "detail": detail,
     })

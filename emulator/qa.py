@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,9 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
         except AdminAPIError as exc:
             print(f"daraja-emulator: {exc.message}", file=sys.stderr)
         except KeyboardInterrupt:
+            return 0
+        except BrokenPipeError:  # `daraja-emulator transactions | head` closed the pipe early
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
             return 0
     return 1
 
@@ -283,7 +287,7 @@ def cmd_fault(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int
 
 
 def cmd_requests(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
-    rows = [[_clock(r["at"], ms=True), r["method"], r["path"], str(r["status"]),
+    rows = [[_clock(r["at"], ms=True), r["method"], r["path"], str(r["status"] or "-"),
              _clip(r["detail"], 70)] for r in emu.requests(args.limit)]
     _table(["TIME", "METHOD", "PATH", "STATUS", "WHY"], rows, out)
     return 0
@@ -326,11 +330,12 @@ class _Follower:
             before = self.seen.get(key)
             self.seen[key] = (t["state"], t["callbacks"])
             if announce and before != self.seen[key]:
-                self._report(t, before)
+                # remember what the detail showed: it is read later than the list and may be newer
+                self.seen[key] = self._report(t, before)
         current = {t["checkout_request_id"] for t in txns}
         self.seen = {k: v for k, v in self.seen.items() if k in current}  # forget after a reset
 
-    def _report(self, t: dict[str, Any], before: tuple[str, int] | None) -> None:
+    def _report(self, t: dict[str, Any], before: tuple[str, int] | None) -> tuple[str, int]:
         key = t["checkout_request_id"]
         if before is None:
             self._line(
@@ -344,6 +349,7 @@ class _Follower:
             self._line(detail["completed_at"], f"outcome   {key}  ResultCode {result}")
         for a in detail["callback_attempts"][before[1] :]:
             self._line(a["at"], f"callback  {key}  {_attempt(a)}")
+        return detail["state"], len(detail["callback_attempts"])
 
     def _line(self, at: str | None, text: str) -> None:
         print(f"{_clock(at)}  {text}", file=self.out, flush=True)

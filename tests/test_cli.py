@@ -111,3 +111,15 @@ def test_command_starts_and_serves(tmp_path: Path) -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "Daraja Emulator" in err
+
+
+def test_check_scenarios_names_every_broken_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\nresult_code: 1032\ndelay: soon\n")
+    (tmp_path / "b.yaml").write_text("name: b\nresult_code: 1\n")
+    (tmp_path / "c.yaml").write_text("name: c\nresult_code: 1\ndelay: 2\n")
+    assert main(["check-scenarios", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert "a.yaml:3" in err[0] and "b.yaml" in err[1] and "delay" in err[1]

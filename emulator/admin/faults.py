@@ -19,7 +19,7 @@ def _rule(rule: FaultRule) -> dict[str, Any]:
         "id": rule.id, "fault": rule.kind.value,
         "endpoint": rule.endpoint.value if rule.endpoint else "any",
         "remaining": rule.count, "until": rule.until.isoformat() if rule.until else None,
-        "seconds": rule.seconds if rule.kind is FaultKind.SLOW else None,
+        "delay": rule.seconds if rule.kind is FaultKind.SLOW else None,
     }
 
 
