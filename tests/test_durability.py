@@ -54,79 +54,72 @@ class Process:
         return self.proc.communicate(timeout=10)[1]
 
 
+class Restarts:
+    """Emulator processes sharing one port, state file and scenario folder; all stopped after."""
+
+    def __init__(self, tmp: Path, receiver: CallbackReceiver) -> None:
+        (tmp / "scenarios").mkdir()
+        (tmp / "scenarios" / "slow.yaml").write_text(SCENARIO)
+        self.state, self.scenarios, self.port = tmp / "state.sqlite", tmp / "scenarios", free_port()
+        self.running: list[Process] = []
+        self.daraja = Daraja(f"http://127.0.0.1:{self.port}", receiver.url())
+
+    def start(self) -> Process:
+        self.running.append(Process(self.port, self.state, self.scenarios))
+        return self.running[-1]
+
+    def close(self) -> None:
+        for proc in self.running:
+            if proc.proc.poll() is None:
+                proc.stop()
+        self.daraja.close()
+
+
 @pytest.fixture
-def paths(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    (tmp_path / "scenarios").mkdir()
-    (tmp_path / "scenarios" / "slow.yaml").write_text(SCENARIO)
-    yield tmp_path / "state.sqlite", tmp_path / "scenarios"
+def restarts(tmp_path: Path, receiver: CallbackReceiver) -> Iterator[Restarts]:
+    r = Restarts(tmp_path, receiver)
+    yield r
+    r.close()
 
 
-def test_kill_9_then_restart_resumes_everything(paths: tuple[Path, Path],
+def test_kill_9_then_restart_resumes_everything(restarts: Restarts,
                                                receiver: CallbackReceiver) -> None:
-    state, scenarios = paths
-    port = free_port()
-    first = Process(port, state, scenarios)
-    daraja = Daraja(first.url, receiver.url())
-    try:
-        done = daraja.push("254722000100").json()["CheckoutRequestID"]
-        receiver.wait(done, timeout=5)
-        pending = [daraja.push(f"25472200020{i}").json()["CheckoutRequestID"] for i in range(3)]
-        pushed_at = time.monotonic()
-        first.kill()
-        time.sleep(0.3)
-        second = Process(port, state, scenarios)
-        try:
-            for checkout_id in pending:  # delivered once, on time (due 1.5 s after the push)
-                [callback] = receiver.wait(checkout_id, timeout=5)
-                assert callback["Body"]["stkCallback"]["ResultCode"] == 0
-            assert time.monotonic() - pushed_at < 4
-            # the token issued before the crash still works, completed ones still answer
-            assert daraja.query(done).json()["ResultCode"] == "0"
-            r = daraja.push("254722000200")  # the lock ended with the transaction
-            assert r.status_code == 200, r.text
-            assert len(receiver.for_id(done)) == 1  # nothing delivered twice
-        finally:
-            second.stop()
-    finally:
-        daraja.close()
+    first, daraja = restarts.start(), restarts.daraja
+    done = daraja.push("254722000100").json()["CheckoutRequestID"]
+    receiver.wait(done, timeout=5)
+    pending = [daraja.push(f"25472200020{i}").json()["CheckoutRequestID"] for i in range(3)]
+    pushed_at = time.monotonic()
+    first.kill()
+    time.sleep(0.3)
+    restarts.start()
+    for checkout_id in pending:  # delivered once, on time (due 1.5 s after the push)
+        [callback] = receiver.wait(checkout_id, timeout=5)
+        assert callback["Body"]["stkCallback"]["ResultCode"] == 0
+    assert time.monotonic() - pushed_at < 4
+    # the token issued before the crash still works, completed ones still answer
+    assert daraja.query(done).json()["ResultCode"] == "0"
+    r = daraja.push("254722000200")  # the lock ended with the transaction
+    assert r.status_code == 200, r.text
+    assert len(receiver.for_id(done)) == 1  # nothing delivered twice
 
 
-def test_overdue_outcomes_are_delivered_at_once(paths: tuple[Path, Path],
+def test_overdue_outcomes_are_delivered_at_once(restarts: Restarts,
                                                receiver: CallbackReceiver) -> None:
-    state, scenarios = paths
-    port = free_port()
-    first = Process(port, state, scenarios)
-    daraja = Daraja(first.url, receiver.url())
-    try:
-        checkout_id = daraja.push("254722000300").json()["CheckoutRequestID"]
-        first.kill()
-        time.sleep(2.0)  # past its due time while the emulator is down
-        second = Process(port, state, scenarios)
-        try:
-            receiver.wait(checkout_id, timeout=2)
-            detail = daraja.admin("GET", f"/transactions/{checkout_id}")
-            assert detail["state"] == "completed" and len(detail["callback_attempts"]) == 1
-        finally:
-            second.stop()
-    finally:
-        daraja.close()
+    first, daraja = restarts.start(), restarts.daraja
+    checkout_id = daraja.push("254722000300").json()["CheckoutRequestID"]
+    first.kill()
+    time.sleep(2.0)  # past its due time while the emulator is down
+    restarts.start()
+    receiver.wait(checkout_id, timeout=2)
+    detail = daraja.admin("GET", f"/transactions/{checkout_id}")
+    assert detail["state"] == "completed" and len(detail["callback_attempts"]) == 1
 
 
-def test_sigterm_finishes_in_flight_and_keeps_state(paths: tuple[Path, Path],
+def test_sigterm_finishes_in_flight_and_keeps_state(restarts: Restarts,
                                                    receiver: CallbackReceiver) -> None:
-    state, scenarios = paths
-    port = free_port()
-    first = Process(port, state, scenarios)
-    daraja = Daraja(first.url, receiver.url())
-    try:
-        checkout_id = daraja.push("254722000400").json()["CheckoutRequestID"]
-        err = first.stop()
-        assert "Traceback" not in err
-        second = Process(port, state, scenarios)
-        try:
-            receiver.wait(checkout_id, timeout=5)
-            assert daraja.query(checkout_id).json()["ResultCode"] == "0"
-        finally:
-            second.stop()
-    finally:
-        daraja.close()
+    first, daraja = restarts.start(), restarts.daraja
+    checkout_id = daraja.push("254722000400").json()["CheckoutRequestID"]
+    assert "Traceback" not in first.stop()
+    restarts.start()
+    receiver.wait(checkout_id, timeout=5)
+    assert daraja.query(checkout_id).json()["ResultCode"] == "0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,13 +14,19 @@ from ...http import log_request, read_json
 from . import wire
 
 
-async def process_request(request: Request) -> Response:
+async def _authorised_body(request: Request, endpoint: Endpoint) -> tuple[Any, Any]:
+    """What both STK endpoints do first, in Daraja's order: the gateway's faults, the token,
+    the body, then faults matched on the body. Returns (emulator, body)."""
     emu = request.app.state.emulator
-    await faults.on_arrival(request, Endpoint.PUSH)
-    now = emu.clock.now()
-    emu.oauth.check(request.headers.get("authorization"), now)
+    await faults.on_arrival(request, endpoint)
+    emu.oauth.check(request.headers.get("authorization"), emu.clock.now())
     body = await read_json(request, emu.settings.max_body_bytes)
-    await faults.on_body(request, Endpoint.PUSH, body)
+    await faults.on_body(request, endpoint, body)
+    return emu, body
+
+
+async def process_request(request: Request) -> Response:
+    emu, body = await _authorised_body(request, Endpoint.PUSH)
     push = wire.parse_push(body, require_https=emu.settings.require_https)
     txn = emu.stk.push(push, emu.clock.now())
     emu.runtime.accepted(txn)
@@ -31,12 +39,7 @@ async def process_request(request: Request) -> Response:
 
 
 async def query(request: Request) -> Response:
-    emu = request.app.state.emulator
-    await faults.on_arrival(request, Endpoint.QUERY)
-    now = emu.clock.now()
-    emu.oauth.check(request.headers.get("authorization"), now)
-    body = await read_json(request, emu.settings.max_body_bytes)
-    await faults.on_body(request, Endpoint.QUERY, body)
+    emu, body = await _authorised_body(request, Endpoint.QUERY)
     txn = emu.stk.query(wire.parse_query(body), emu.clock.now())
     answer = wire.query_response(txn, emu.settings.query_wording)
     log_request(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
