@@ -32,6 +32,7 @@ def test_bench_smoke_prints_the_table() -> None:
     assert "| Measure" in done.stdout, report
     for row in (
         "processrequest: emulator req/s",
+        "processrequest, callbacks deferred: ratio to ceiling",
         "query: ratio to ceiling",
         "oauth: ceiling req/s",
         "with --log-level info",
