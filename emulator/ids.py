@@ -29,7 +29,7 @@ class IdSource:
         return self._rng
 
     def _hex(self, n: int) -> str:
-        return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
+        return "".join(self._rng.choices("0123456789abcdef", k=n))
 
     def _next(self) -> int:
         self._counter += 1
@@ -74,9 +74,9 @@ class IdSource:
         local = eat(now)
         year = chr(ord("L") + local.year - 2017) if 2017 <= local.year <= 2031 else "Z"
         month = chr(ord("A") + local.month - 1)
-        tail = "".join(self._rng.choice(_RECEIPT_ALPHABET) for _ in range(7))
+        tail = "".join(self._rng.choices(_RECEIPT_ALPHABET, k=7))
         return f"{year}{month}{_DAY_LETTERS[local.day - 1]}{tail}"
 
     def token(self) -> str:
         """28 alphanumerics, like every captured access token."""
-        return "".join(self._rng.choice(_TOKEN_ALPHABET) for _ in range(28))
+        return "".join(self._rng.choices(_TOKEN_ALPHABET, k=28))  # one call, still seeded
