@@ -452,6 +452,18 @@ class Bench:
 
     # -- processes
 
+    async def fixed_delay_emulator(self, stack: Stack, delay: float):
+        """An emulator whose only scenario pays after exactly `delay` seconds (time scale 1)."""
+        scen = self.tmp / f"scenarios-{delay:g}"
+        scen.mkdir(exist_ok=True)
+        (scen / "bench.yaml").write_text(
+            f"name: bench\nresult_code: 0\ndelay: {delay:g}\ndefault: true\n"
+        )
+        return await self.emulator(
+            stack, "--scenarios", str(scen), "--no-bundled-scenarios", "--time-scale", "1",
+            "--log-level", "warning",
+        )
+
     async def emulator(self, stack: Stack, *args: str, name: str = "emulator"):
         port = free_port()
         proc = self.procs.start(
@@ -691,21 +703,7 @@ class Bench:
             raise PhaseError(f"end to end: {lost} callbacks lost, {refused} pushes refused")
 
     async def lateness(self, stack: Stack, pending: int, rate: float, delay: float) -> None:
-        scen = self.tmp / f"scenarios-{delay:g}"
-        scen.mkdir(exist_ok=True)
-        (scen / "bench.yaml").write_text(
-            f"name: bench\nresult_code: 0\ndelay: {delay:g}\ndefault: true\n"
-        )
-        port, emu = await self.emulator(
-            stack,
-            "--scenarios",
-            str(scen),
-            "--no-bundled-scenarios",
-            "--time-scale",
-            "1",
-            "--log-level",
-            "warning",
-        )
+        port, emu = await self.fixed_delay_emulator(stack, delay)
         token = await get_token(port)
         # the first callback after start-up opens a connection and runs httpx's first-use code
         # (tens of ms): deliver one before the measured ones, so they show the steady state
@@ -751,21 +749,7 @@ class Bench:
         )
 
     async def memory(self, stack: Stack) -> None:
-        scen = self.tmp / "scenarios-long"
-        scen.mkdir(exist_ok=True)
-        (scen / "bench.yaml").write_text(
-            "name: bench\nresult_code: 0\ndelay: 3600\ndefault: true\n"
-        )
-        port, emu = await self.emulator(
-            stack,
-            "--scenarios",
-            str(scen),
-            "--no-bundled-scenarios",
-            "--time-scale",
-            "1",
-            "--log-level",
-            "warning",
-        )
+        port, emu = await self.fixed_delay_emulator(stack, 3600)
         token = await get_token(port)
         warm = 200  # warm every code path before the baseline
         await push_many(port, token, self.callback_url, 4, warm, connections=16)
