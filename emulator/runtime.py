@@ -21,6 +21,7 @@ from .scheduler import Scheduler
 
 log = logging.getLogger("emulator.runtime")
 _POSTS = {Delivery.ONCE: 1, Delivery.TWICE: 2, Delivery.NEVER: 0}  # posts each delivery makes
+DUPLICATE = "dup:"  # scheduler key prefix of a duplicate callback; the rest is CheckoutRequestID
 
 
 class Runtime:
@@ -28,7 +29,7 @@ class Runtime:
         self, backend: StkBackend, sender: CallbackSender, clock: Clock, time_scale: float
     ) -> None:
         self.backend = backend
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler(self._due)
         self._sender = sender
         self._clock = clock
         self.time_scale = time_scale
@@ -46,7 +47,16 @@ class Runtime:
             self.events.publish("queue")  # a queued outcome was used up
 
     def _schedule(self, key: str, delay: float) -> None:
-        self.scheduler.at(key, delay, lambda: self.finish(key))
+        self.scheduler.at(key, delay)
+
+    def _due(self, key: str) -> None:
+        """A scheduled job fell due: an outcome, or the second post of a duplicate callback."""
+        if key.startswith(DUPLICATE):
+            txn = self.backend.store.transactions.get(key[len(DUPLICATE):])
+            if txn is not None:  # None: reset, or evicted from the journal since
+                self._spawn(txn)
+        else:
+            self.finish(key)
 
     def restore(self, txns: list[Transaction]) -> None:
         """After a restart: pending outcomes resume on time (now, if overdue) and callbacks that
@@ -82,7 +92,7 @@ class Runtime:
     def fast_forward(self, checkout_id: str | None = None) -> int:
         """Bring the outcome of one pending transaction, or all, forward to now."""
         keys = [checkout_id] if checkout_id else self.scheduler.keys()
-        return sum(self.scheduler.run_now(k) for k in keys if not k.startswith("dup:"))
+        return sum(self.scheduler.run_now(k) for k in keys if not k.startswith(DUPLICATE))
 
     def _deliver(self, txn: Transaction) -> None:
         mode = txn.scenario.callback
@@ -92,7 +102,7 @@ class Runtime:
         self._spawn(txn)
         if mode is Delivery.TWICE:
             gap = txn.scenario.duplicate_gap * self.time_scale
-            self.scheduler.at(f"dup:{txn.checkout_request_id}", gap, lambda: self._spawn(txn))
+            self.scheduler.at(DUPLICATE + txn.checkout_request_id, gap)
 
     def _spawn(self, txn: Transaction) -> None:
         task = asyncio.get_running_loop().create_task(self._post(txn))

@@ -7,6 +7,7 @@ so a body that is not JSON at all fails on BusinessShortCode first.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -36,28 +37,21 @@ QUERY_ACCEPTED = {
 
 def _text(value: Any) -> str | None:
     """A JSON string or whole number as text; anything else (bool, null, list, 4.5) is None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    kind = type(value)  # exact types: json.loads makes no subclasses, and bool is not int here
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
         return str(value)
-    if isinstance(value, float):
+    if kind is float:
         return str(int(value)) if value.is_integer() else None
-    if isinstance(value, str):
-        return value
     return None
 
 
-def _field(body: Any, name: str, label: str, ok: Callable[[str], bool]) -> str:
-    value = _text(body.get(name)) if isinstance(body, dict) else None
-    if value is None or not ok(value):
-        raise BadRequest(label)
-    return value
+def _nonempty(text: str) -> bool:
+    return bool(text.strip())
 
 
-def _full(pattern: re.Pattern[str]) -> Callable[[str], bool]:
-    return lambda text: pattern.fullmatch(text) is not None
-
-
+@functools.lru_cache(maxsize=1024)  # a shop sends the same few timestamps to push and query
 def _valid_timestamp(text: str) -> bool:
     if not _TIMESTAMP.fullmatch(text):
         return False
@@ -68,15 +62,15 @@ def _valid_timestamp(text: str) -> bool:
     return True
 
 
-def _amount(body: Any) -> int:
-    text = _field(body, "Amount", "Amount", _full(_AMOUNT))
+def _valid_amount(text: str) -> bool:
+    if not _AMOUNT.fullmatch(text):
+        return False
     whole = text.split(".", 1)[0].lstrip("0") or "0"
     # too many digits is too much money; int() of > 4300 digits would raise, not answer 400
-    if len(whole) > len(str(MAX_AMOUNT)) or not 1 <= int(whole) <= MAX_AMOUNT:
-        raise BadRequest("Amount")
-    return int(whole)
+    return len(whole) <= len(str(MAX_AMOUNT)) and 1 <= int(whole) <= MAX_AMOUNT
 
 
+@functools.lru_cache(maxsize=256)  # a shop has one or a few callback URLs
 def valid_callback_url(url: str, *, require_https: bool) -> bool:
     """Placeholders, stray spaces and non-URLs fail at request time, as on live Daraja."""
     if not url or len(url) > 2048 or _URL_FORBIDDEN.search(url):
@@ -92,34 +86,63 @@ def valid_callback_url(url: str, *, require_https: bool) -> bool:
     return port is None or 0 < port < 65536
 
 
-def _nonempty(text: str) -> bool:
-    return bool(text.strip())
+def _valid_url(text: str) -> bool:
+    return valid_callback_url(text, require_https=False)
+
+
+def _valid_https_url(text: str) -> bool:
+    return valid_callback_url(text, require_https=True)
+
+
+Rule = tuple[str, str, Callable[[str], object]]  # (JSON field, name in the error, check)
+
+# Daraja's order of checks, and the name each error gives (TransactionDesc fails as "Remarks")
+_PUSH_RULES: tuple[Rule, ...] = (
+    ("BusinessShortCode", "BusinessShortCode", _SHORTCODE.fullmatch),
+    ("Password", "Password", _nonempty),
+    ("Timestamp", "Timestamp", _valid_timestamp),
+    ("TransactionType", "TransactionType", TRANSACTION_TYPES.__contains__),
+    ("Amount", "Amount", _valid_amount),
+    ("PartyA", "PartyA", _MSISDN.fullmatch),
+    ("PartyB", "PartyB", _SHORTCODE.fullmatch),
+    ("PhoneNumber", "PhoneNumber", _MSISDN.fullmatch),
+    ("CallBackURL", "CallBackURL", _valid_url),
+    ("AccountReference", "AccountReference", _nonempty),
+    ("TransactionDesc", "Remarks", _nonempty),
+)
+_PUSH_RULES_HTTPS = tuple(
+    (name, label, _valid_https_url if check is _valid_url else check)
+    for name, label, check in _PUSH_RULES
+)
+_QUERY_RULES: tuple[Rule, ...] = (
+    *_PUSH_RULES[:3],
+    ("CheckoutRequestID", "CheckoutRequestID", _nonempty),
+)
+
+
+def _fields(body: Any, rules: tuple[Rule, ...]) -> list[str]:
+    """Each rule's field as text, in order; the first that fails raises BadRequest naming it."""
+    if not isinstance(body, dict):  # not JSON, or not an object: the first field is blamed
+        raise BadRequest(rules[0][1])
+    values = []
+    for name, label, check in rules:
+        value = _text(body.get(name))
+        if value is None or not check(value):
+            raise BadRequest(label)
+        values.append(value)
+    return values
 
 
 def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
     """Validate a processrequest body in Daraja's order; raises BadRequest naming the field."""
-    shortcode = _field(body, "BusinessShortCode", "BusinessShortCode", _full(_SHORTCODE))
-    password = _field(body, "Password", "Password", _nonempty)
-    timestamp = _field(body, "Timestamp", "Timestamp", _valid_timestamp)
-    kind = _field(body, "TransactionType", "TransactionType", TRANSACTION_TYPES.__contains__)
-    amount = _amount(body)
-    party_a = _field(body, "PartyA", "PartyA", _full(_MSISDN))
-    party_b = _field(body, "PartyB", "PartyB", _full(_SHORTCODE))
-    phone = _field(body, "PhoneNumber", "PhoneNumber", _full(_MSISDN))
-    url = _field(
-        body,
-        "CallBackURL",
-        "CallBackURL",
-        lambda u: valid_callback_url(u, require_https=require_https),
-    )
-    reference = _field(body, "AccountReference", "AccountReference", _nonempty)
-    remarks = _field(body, "TransactionDesc", "Remarks", _nonempty)
+    (shortcode, password, timestamp, kind, amount, party_a, party_b, phone, url, reference,
+     remarks) = _fields(body, _PUSH_RULES_HTTPS if require_https else _PUSH_RULES)
     return PushRequest(
         shortcode,
         password,
         timestamp,
         kind,
-        amount,
+        int(amount.split(".", 1)[0]),
         party_a,
         party_b,
         phone,
@@ -130,11 +153,7 @@ def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
 
 
 def parse_query(body: Any) -> QueryRequest:
-    shortcode = _field(body, "BusinessShortCode", "BusinessShortCode", _full(_SHORTCODE))
-    password = _field(body, "Password", "Password", _nonempty)
-    timestamp = _field(body, "Timestamp", "Timestamp", _valid_timestamp)
-    checkout = _field(body, "CheckoutRequestID", "CheckoutRequestID", _nonempty)
-    return QueryRequest(shortcode, password, timestamp, checkout)
+    return QueryRequest(*_fields(body, _QUERY_RULES))
 
 
 def push_response(txn: Transaction) -> dict[str, str]:
