@@ -70,7 +70,4 @@ def log_request(request: Request, status: int | None, detail: str) -> None:
         path = request.url.path
     log.info("%s %s -> %s %s", request.method, path, status or "-", detail)
     emu = request.app.state.emulator
-    emu.store.requests.append({
-        "at": emu.clock.now().isoformat(), "method": request.method, "path": path,
-        "status": status, "detail": detail,
-    })
+    emu.store.requests.append((emu.clock.now(), request.method, path, status, detail))

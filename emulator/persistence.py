@@ -57,7 +57,9 @@ class StateFile:
     def tokens(self, now: datetime) -> list[Token]:
         """Tokens still valid at `now`; expired ones are dropped from the file."""
         self._db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now.isoformat(),))
-        rows = self._db.execute("SELECT value, consumer_key, expires_at FROM tokens")
+        rows = self._db.execute(  # in expiry order, as OAuthBackend's pruning expects
+            "SELECT value, consumer_key, expires_at FROM tokens ORDER BY expires_at"
+        )
         return [Token(v, k, datetime.fromisoformat(e)) for v, k, e in rows]
 
     def close(self) -> None:

@@ -6,18 +6,22 @@ An optional `Journal` (the --state file) is told of every change, so state survi
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .daraja.stk.models import Transaction
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """An issued access token; a tuple of plain values, so the cyclic GC never tracks it (an
+    hour of tokens under load is a hundred thousand of them)."""
+
     value: str
     consumer_key: str
     expires_at: datetime
+
+
+RequestRecord = tuple[datetime, str, str, "int | None", str]
 
 
 class Journal(Protocol):
@@ -49,7 +53,8 @@ class Store:
         self.completed: deque[str] = deque()  # CheckoutRequestIDs in completion order
         self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> its callbacks
         self.queued: dict[str | None, deque[str]] = {}  # maps MSISDN (None: any) -> scenarios
-        self.requests: deque[dict[str, object]] = deque(maxlen=self.journal_size)  # newest last
+        # (at, method, path, status, detail), newest last: plain tuples, which GC does not track
+        self.requests: deque[RequestRecord] = deque(maxlen=self.journal_size)
 
     def add(self, txn: Transaction) -> None:
         self.transactions[txn.checkout_request_id] = txn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -87,7 +88,11 @@ async def requests(request: Request) -> Response:
     """The request journal: every Daraja request with its status and why, newest first."""
     emu = _emu(request)
     limit = request.query_params.get("limit", "")
-    rows = list(reversed(emu.store.requests))[: int(limit) if limit.isdigit() else 200]
+    newest = itertools.islice(reversed(emu.store.requests), int(limit) if limit.isdigit() else 200)
+    rows = [
+        {"at": at.isoformat(), "method": method, "path": path, "status": status, "detail": detail}
+        for at, method, path, status, detail in newest
+    ]
     return JSONResponse({"requests": rows})
 
 

@@ -76,8 +76,15 @@ class OAuthBackend:
         return len(tokens)
 
     def _prune(self, now: datetime) -> None:
+        """Forget expired tokens. Every token lives as long, so the dict (insertion order) is in
+        expiry order: sweep from its front and stop at the first live one."""
         self._issued += 1
-        if self._issued % 1000 == 0:
+        if self._issued % 100 == 0:
             tokens = self._store.tokens
-            for value in [v for v, t in tokens.items() if t.expires_at <= now]:
+            expired = []
+            for value, token in tokens.items():
+                if token.expires_at > now:
+                    break
+                expired.append(value)
+            for value in expired:
                 del tokens[value]
