@@ -265,6 +265,7 @@ def tls_options(settings: Settings) -> dict[str, str]:
 def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     import uvicorn
 
+    from . import gcpolicy
     from .app import create_app
     from .configfile import ConfigFileError
     from .scenario.engine import UnknownScenario
@@ -294,6 +295,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         emu.stk.scenarios.default.name,
         settings.time_scale,
     )
+    gcpolicy.apply()
     uvicorn.run(
         app,
         host=settings.host,

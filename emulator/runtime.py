@@ -39,7 +39,7 @@ class Runtime:
     def accepted(self, txn: Transaction) -> None:
         """Schedule the outcome: scaled scenario delay, or real seconds for a manual wait."""
         delay = txn.delay if txn.state is State.WAITING else txn.delay * self.time_scale
-        txn.due_at = self._clock.now() + timedelta(seconds=delay)
+        txn.due_at = txn.created_at + timedelta(seconds=delay)
         self.backend.store.save(txn)
         self._schedule(txn.checkout_request_id, delay)
         self.events.publish("transaction", txn.checkout_request_id)

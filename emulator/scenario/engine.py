@@ -80,7 +80,7 @@ class ScenarioSet:
         self, endpoint: Endpoint, phone: str, amount: int | None = None, reference: str = ""
     ) -> Scenario | None:
         """The fault scenario matching a request to `endpoint`, if any (same precedence)."""
-        if not self._faults_by_phone and not self._general_faults:
+        if not self._general_faults and phone not in self._faults_by_phone:
             return None
         candidates = [
             s for s in (*self._faults_by_phone.get(phone, ()), *self._general_faults)

@@ -85,8 +85,11 @@ class StkBackend:
         self.scenarios = scenarios  # replaced whole on reload or a new default
         self._merchants = merchants  # shortcode -> passkey
         self._legacy_pending = legacy_pending
+        self._good_credentials: set[tuple[str, str, str]] = set()  # checked and right
 
     def check_credentials(self, shortcode: str, password: str, timestamp: str) -> None:
+        if (shortcode, password, timestamp) in self._good_credentials:
+            return  # a shop sends the same Password with every push in a second
         passkey = self._merchants.get(shortcode)
         if passkey is None:
             log.warning(
@@ -100,6 +103,9 @@ class StkBackend:
         if problem:
             log.warning("refused: Wrong credentials: %s", problem)
             raise ProcessingError(WRONG_CREDENTIALS)
+        if len(self._good_credentials) >= 4096:
+            self._good_credentials.clear()
+        self._good_credentials.add((shortcode, password, timestamp))
 
     def push(self, req: PushRequest, now: datetime) -> Transaction:
         """Accept a push, or raise the DarajaError live Daraja would answer."""

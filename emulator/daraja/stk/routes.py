@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -14,21 +15,24 @@ from ...http import log_request, read_json
 from . import wire
 
 
-async def _authorised_body(request: Request, endpoint: Endpoint) -> tuple[Any, Any]:
+async def _authorised_body(
+    request: Request, endpoint: Endpoint
+) -> tuple[Any, Any, datetime]:
     """What both STK endpoints do first, in Daraja's order: the gateway's faults, the token,
-    the body, then faults matched on the body. Returns (emulator, body)."""
+    the body, then faults matched on the body. Returns (emulator, body, the request's time)."""
     emu = request.app.state.emulator
     await faults.on_arrival(request, endpoint)
-    emu.oauth.check(request.headers.get("authorization"), emu.clock.now())
+    now = emu.clock.now()
+    emu.oauth.check(request.headers.get("authorization"), now)
     body = await read_json(request, emu.settings.max_body_bytes)
     await faults.on_body(request, endpoint, body)
-    return emu, body
+    return emu, body, now
 
 
 async def process_request(request: Request) -> Response:
-    emu, body = await _authorised_body(request, Endpoint.PUSH)
+    emu, body, now = await _authorised_body(request, Endpoint.PUSH)
     push = wire.parse_push(body, require_https=emu.settings.require_https)
-    txn = emu.stk.push(push, emu.clock.now())
+    txn = emu.stk.push(push, now)
     emu.runtime.accepted(txn)
     log_request(
         request,
@@ -39,8 +43,8 @@ async def process_request(request: Request) -> Response:
 
 
 async def query(request: Request) -> Response:
-    emu, body = await _authorised_body(request, Endpoint.QUERY)
-    txn = emu.stk.query(wire.parse_query(body), emu.clock.now())
+    emu, body, now = await _authorised_body(request, Endpoint.QUERY)
+    txn = emu.stk.query(wire.parse_query(body), now)
     answer = wire.query_response(txn, emu.settings.query_wording)
     log_request(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
     return JSONResponse(answer)
