@@ -6,7 +6,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -80,11 +79,10 @@ def create_app(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
-    http_client: httpx.AsyncClient | None = None,
 ) -> Starlette:
     """Build an emulator app; scenario errors raise here, before any port is opened."""
     settings = settings or Settings()
-    emulator = Emulator(settings, clock=clock, http_client=http_client)
+    emulator = Emulator(settings, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -5,8 +5,6 @@ Several can live in one process (each app owns its own), which the test fixtures
 
 from __future__ import annotations
 
-import httpx
-
 from .callbacks import CallbackSender
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -32,7 +30,6 @@ class Emulator:
         self,
         settings: Settings,
         clock: Clock | None = None,
-        http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -48,7 +45,7 @@ class Emulator:
             legacy_pending=settings.pending_query == "legacy",
         )
         sender = CallbackSender(
-            self.clock, settings.callback_timeout, http_client, settings.callback_host_map
+            self.clock, settings.callback_timeout, settings.callback_host_map
         )
         self.sender = sender
         self.runtime = Runtime(self.stk, sender, self.clock, settings.time_scale)

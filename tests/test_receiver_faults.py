@@ -69,8 +69,8 @@ def attempts(daraja: Daraja, checkout_id: str, count: int = 1, timeout: float = 
 EXPECTED: dict[str, tuple[int | None, str | None]] = {
     "healthy": (200, None),
     "slow": (200, None),
-    "headers-then-close": (None, "RemoteProtocolError: peer closed connection"),
-    "garbage": (None, "RemoteProtocolError: illegal status line"),
+    "headers-then-close": (None, "protocol error: the receiver closed the connection inside"),
+    "garbage": (None, "protocol error: not an HTTP answer: illegal status line"),
     "hang": (None, "timeout"),
     "refused": (None, "connection failed"),
 }

@@ -1,0 +1,304 @@
+"""The callback client over real sockets: framing, keep-alive, and every way an answer can fail."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.callbacks import tls_context
+from emulator.httppost import (
+    MAX_BODY,
+    ConnectFailed,
+    Poster,
+    PostTimeout,
+    ProtocolError,
+    parse_target,
+)
+from emulator.tls import ensure_tls
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes, bytes], Awaitable[bool]]
+
+
+class Server:
+    """A raw asyncio server; `handler` writes the answer and says whether to keep the connection."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.requests: list[tuple[bytes, bytes]] = []  # (head, body)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> Server:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.server.wait_closed()
+
+    def url(self, path: str = "/cb") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                body = await reader.readexactly(length)
+                self.requests.append((head, body))
+                if not await self.handler(reader, writer, head, body):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.tasks.discard(task)
+            writer.close()
+
+
+def answer(raw: bytes, keep: bool = True) -> Handler:
+    async def handler(reader: Any, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
+        writer.write(raw)
+        await writer.drain()
+        return keep
+
+    return handler
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def poster(timeout: float = 2.0) -> Poster:
+    return Poster(timeout, ssl.create_default_context())
+
+
+def test_the_request_is_a_plain_http11_post() -> None:
+    async def main() -> None:
+        async with Server(answer(OK)) as srv:
+            p = poster()
+            got = await p.post(srv.url("/cb/x?order=1"), b'{"a":1}', "Content-Type: a/b\r\n")
+            assert (got.status, got.body) == (200, b"ok")
+            head, body = srv.requests[0]
+            lines = head.decode().split("\r\n")
+            assert lines[0] == "POST /cb/x?order=1 HTTP/1.1"
+            assert f"Host: 127.0.0.1:{srv.port}" in lines
+            assert "Content-Type: a/b" in lines and "Content-Length: 7" in lines
+            assert body == b'{"a":1}'
+            await p.aclose()
+
+    run(main())
+
+
+def test_keep_alive_reuses_one_connection_and_close_does_not() -> None:
+    async def main() -> None:
+        async with Server(answer(OK)) as srv:
+            p = poster()
+            for _ in range(5):
+                assert (await p.post(srv.url(), b"{}")).status == 200
+            assert srv.connections == 1
+            await p.aclose()
+        closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        async with Server(answer(closing, keep=False)) as srv:
+            p = poster()
+            for _ in range(3):
+                assert (await p.post(srv.url(), b"{}")).status == 200
+            assert srv.connections == 3
+            await p.aclose()
+
+    run(main())
+
+
+def test_concurrent_posts_each_get_their_own_answer() -> None:
+    async def echo(reader: Any, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
+        await asyncio.sleep(0.01)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        return True
+
+    async def main() -> None:
+        async with Server(echo) as srv:
+            p = poster()
+            bodies = [f'{{"n":{i}}}'.encode() for i in range(50)]
+            answers = await asyncio.gather(*(p.post(srv.url(), b) for b in bodies))
+            assert [a.body for a in answers] == bodies
+            assert srv.connections <= 50
+            await p.aclose()
+
+    run(main())
+
+
+def test_a_connection_the_receiver_closed_while_idle_is_not_reused() -> None:
+    async def main() -> None:
+        async with Server(answer(OK, keep=False)) as srv:  # closes after each answer, silently
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            await asyncio.sleep(0.05)  # the close reaches us while the connection is idle
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            assert srv.connections == 2
+            await p.aclose()
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    "raw, status, body",
+    [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n2\r\nde\r\n0\r\n"
+         b"Trailer: t\r\n\r\n", 200, b"abcde"),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
+         201, b"x"),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", 204, b""),
+        (b"HTTP/1.0 500 Oops\r\ncontent-length: 4\r\n\r\nfail", 500, b"fail"),
+    ],
+)
+def test_answer_framings(raw: bytes, status: int, body: bytes) -> None:
+    async def main() -> None:
+        async with Server(answer(raw)) as srv:
+            p = poster()
+            got = await p.post(srv.url(), b"{}")
+            assert (got.status, got.body) == (status, body)
+            again = await p.post(srv.url(), b"{}")  # the framing left the connection clean
+            assert again.status == status
+            await p.aclose()
+
+    run(main())
+
+
+def test_a_body_without_length_runs_to_the_close() -> None:
+    async def main() -> None:
+        async with Server(answer(b"HTTP/1.1 200 OK\r\n\r\nall of it", keep=False)) as srv:
+            p = poster()
+            got = await p.post(srv.url(), b"{}")
+            assert (got.status, got.body) == (200, b"all of it")
+            await p.aclose()
+
+    run(main())
+
+
+def test_a_huge_answer_is_cut_and_its_connection_dropped() -> None:
+    big = b"x" * (MAX_BODY + 10)
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big)
+
+    async def main() -> None:
+        async with Server(answer(raw)) as srv:
+            p = poster()
+            got = await p.post(srv.url(), b"{}")
+            assert got.status == 200 and len(got.body) == MAX_BODY
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            assert srv.connections == 2
+            await p.aclose()
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"", "closed the connection without answering"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", "closed the connection inside the headers"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "inside the body of its HTTP 200"),
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "illegal status line"),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "illegal header line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "illegal Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "illegal chunk size"),
+    ],
+)
+def test_broken_answers_are_protocol_errors(raw: bytes, message: str) -> None:
+    async def main() -> None:
+        async with Server(answer(raw, keep=False)) as srv:
+            p = poster()
+            with pytest.raises(ProtocolError, match=message):
+                await p.post(srv.url(), b"{}")
+            await p.aclose()
+
+    run(main())
+
+
+def test_a_receiver_that_never_answers_times_out() -> None:
+    async def hang(reader: asyncio.StreamReader, writer: Any, head: bytes, body: bytes) -> bool:
+        await reader.read()
+        return False
+
+    async def main() -> None:
+        async with Server(hang) as srv:
+            p = poster(timeout=0.2)
+            with pytest.raises(PostTimeout, match="no answer within 0.2 s"):
+                await p.post(srv.url(), b"{}")
+            await p.aclose()
+
+    run(main())
+
+
+def test_refused_and_unknown_hosts_fail_to_connect() -> None:
+    async def main() -> None:
+        p = poster()
+        srv = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        srv.close()
+        await srv.wait_closed()
+        with pytest.raises(ConnectFailed):
+            await p.post(f"http://127.0.0.1:{port}/cb", b"{}")
+        with pytest.raises(ConnectFailed):
+            await p.post("http://no-such-host.invalid/cb", b"{}")
+        with pytest.raises(ConnectFailed, match="not an http"):
+            await p.post("ftp://example.com/cb", b"{}")
+        await p.aclose()
+
+    run(main())
+
+
+def test_https_is_verified(tmp_path: Path) -> None:
+    """A receiver with a certificate from an unknown CA is refused; trusting the CA, it works."""
+    pytest.importorskip("cryptography")
+    files = ensure_tls(tmp_path, ["localhost", "127.0.0.1"])
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(files.cert, files.key)
+    trusting = ssl.create_default_context(cafile=str(files.ca))
+
+    async def main() -> None:
+        srv = Server(answer(OK))
+        srv.server = await asyncio.start_server(srv._serve, "127.0.0.1", 0, ssl=server_tls)
+        port = srv.server.sockets[0].getsockname()[1]
+        url = f"https://localhost:{port}/cb"
+        public_only = Poster(2.0, tls_context())
+        with pytest.raises(ConnectFailed, match="TLS handshake failed: CERTIFICATE_VERIFY_FAILED"):
+            await public_only.post(url, b"{}")
+        ours = Poster(2.0, trusting)
+        assert (await ours.post(url, b"{}")).body == b"ok"
+        assert (await ours.post(url, b"{}")).body == b"ok"
+        assert srv.connections == 1  # (a refused handshake never reaches the handler)
+        await public_only.aclose()
+        await ours.aclose()
+        await srv.__aexit__()
+
+    run(main())
+
+
+def test_targets() -> None:
+    t = parse_target("https://user:pw@[::1]:8443/a/b?c=d#frag")
+    assert (t.scheme, t.host, t.port, t.host_header, t.path) == (
+        "https", "::1", 8443, "[::1]:8443", "/a/b?c=d"
+    )
+    assert parse_target("http://shop.example").path == "/"
+    assert parse_target("http://shop.example").port == 80
+    with pytest.raises(ValueError):
+        parse_target("mailto:x@example.com")
