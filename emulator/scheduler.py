@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import time
 from collections.abc import Callable
 
 log = logging.getLogger("emulator.scheduler")
+_RESOLUTION = time.get_clock_info("monotonic").resolution
 _COMPACT_MIN = 1024  # stale heap entries tolerated before the heap is rebuilt from live jobs
 
 
@@ -79,7 +81,7 @@ class Scheduler:
         """The loop timer went off: fire every job now due, in due order, then re-arm."""
         self._timer, self._timer_due = None, float("inf")
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = loop.time() + _RESOLUTION  # as asyncio does: a timer may fire a tick early
         heap, jobs, due_keys = self._heap, self._jobs, []
         while heap and heap[0][0] <= now:
             _, seq, key = heapq.heappop(heap)
@@ -92,6 +94,7 @@ class Scheduler:
                 self._fire(key)
             except Exception:  # one broken job must not hold back the others
                 log.exception("scheduled job %s failed", key)
+        heap = self._heap  # a job may have compacted it into a new list
         if heap and heap[0][0] < self._timer_due:
             self._arm(loop, heap[0][0])
 

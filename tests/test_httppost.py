@@ -194,6 +194,64 @@ def test_a_body_without_length_runs_to_the_close() -> None:
     run(main())
 
 
+def test_a_body_without_length_is_read_to_the_close_even_in_pieces() -> None:
+    async def pieces(reader: Any, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
+        writer.write(b'HTTP/1.0 200 OK\r\n\r\n{"a":')
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"1}")
+        return False
+
+    async def main() -> None:
+        async with Server(pieces) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).body == b'{"a":1}'
+            await p.aclose()
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n{}",  # a body where none may be
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n\xc3\xa9\xc3\xa9",  # length in characters
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\n"
+        b"Content-Length: 0\r\n\r\n",
+    ],
+)
+def test_a_connection_with_doubtful_framing_is_not_reused(raw: bytes) -> None:
+    async def main() -> None:
+        async with Server(answer(raw)) as srv:
+            p = poster()
+            for _ in range(3):
+                got = await p.post(srv.url(), b"{}")
+                assert got.status in (200, 204)
+            assert srv.connections == 3  # each answer on a fresh connection, none misread
+            await p.aclose()
+
+    run(main())
+
+
+def test_idle_connections_are_bounded_over_all_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("emulator.httppost.MAX_IDLE_TOTAL", 3)
+
+    async def main() -> None:
+        servers = [Server(answer(OK)) for _ in range(6)]
+        for srv in servers:
+            await srv.__aenter__()
+        p = poster()
+        for srv in servers:
+            assert (await p.post(srv.url(), b"{}")).status == 200
+        assert sum(len(idle) for idle in p._idle.values()) <= 3
+        assert p._idle_count <= 3
+        await p.aclose()
+        for srv in servers:
+            await srv.__aexit__()
+
+    run(main())
+
+
 def test_a_huge_answer_is_cut_and_its_connection_dropped() -> None:
     big = b"x" * (MAX_BODY + 10)
     raw = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big)
@@ -220,6 +278,13 @@ def test_a_huge_answer_is_cut_and_its_connection_dropped() -> None:
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "illegal header line"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "illegal Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "illegal chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "illegal chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+         "longer than its declared size"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+         "conflicting Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 70_000,
+         "longer than"),
     ],
 )
 def test_broken_answers_are_protocol_errors(raw: bytes, message: str) -> None:
@@ -299,6 +364,10 @@ def test_targets() -> None:
         "https", "::1", 8443, "[::1]:8443", "/a/b?c=d"
     )
     assert parse_target("http://shop.example").path == "/"
+    idn = parse_target("https://bücher.example/pfad/ü?q=ä")
+    assert (idn.host, idn.host_header, idn.path) == (
+        "xn--bcher-kva.example", "xn--bcher-kva.example", "/pfad/%C3%BC?q=%C3%A4"
+    )
     assert parse_target("http://shop.example").port == 80
     with pytest.raises(ValueError):
         parse_target("mailto:x@example.com")

@@ -339,6 +339,14 @@ def _numbers_as(kind: type, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def test_an_amount_padded_with_thousands_of_zeros_is_still_its_value(daraja: Daraja) -> None:
+    """Past Python's 4,300-digit int() limit the zeros must go before conversion, not after."""
+    daraja.admin("POST", "/time", json={"scale": 1000})
+    body = assert_accepted(daraja.push("254708374149", Amount="0" * 5000 + "3.00"))
+    txn = daraja.admin("GET", f"/transactions/{body['CheckoutRequestID']}")
+    assert txn["request"]["Amount"] == 3
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -346,6 +354,7 @@ def _numbers_as(kind: type, body: dict[str, Any]) -> dict[str, Any]:
         {"Amount": 1},
         {"Amount": 250000},
         {"Amount": "250000"},
+        {"Amount": "0007"},
         {"PartyA": "254110000001", "PhoneNumber": "254110000001"},
         {"PartyA": 254110000001, "PhoneNumber": 254110000001},
         {"Passkey": SANDBOX_PASSKEY, "Unknown": [1, {"x": None}], "Remarks": None},

@@ -22,11 +22,10 @@ async def _authorised_body(
     the body, then faults matched on the body. Returns (emulator, body, the request's time)."""
     emu = request.app.state.emulator
     await faults.on_arrival(request, endpoint)
-    now = emu.clock.now()
-    emu.oauth.check(request.headers.get("authorization"), now)
+    emu.oauth.check(request.headers.get("authorization"), emu.clock.now())
     body = await read_json(request, emu.settings.max_body_bytes)
-    await faults.on_body(request, endpoint, body)
-    return emu, body, now
+    await faults.on_body(request, endpoint, body)  # may sleep (a slow fault): read time after
+    return emu, body, emu.clock.now()
 
 
 async def process_request(request: Request) -> Response:

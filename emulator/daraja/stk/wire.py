@@ -142,7 +142,7 @@ def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
         password,
         timestamp,
         kind,
-        int(amount.split(".", 1)[0]),
+        int(amount.split(".", 1)[0].lstrip("0")),  # valid, so 1..250000 once zeros go
         party_a,
         party_b,
         phone,
