@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import UnknownCredentials
 from ...faults import gate as faults
 from ...faults.model import Endpoint
-from ...http import log_request
+from ...http import DarajaJSON, log_request
 from .backend import EXPIRES_IN, GRANT_TYPE
 
 _USUAL_QUERY = f"grant_type={GRANT_TYPE}".encode()
@@ -35,7 +35,7 @@ async def generate(request: Request) -> Response:
         log_request(request, 400, "unknown consumer key/secret (empty body, as Daraja)")
         return Response(b"", status_code=400, media_type="text/plain")
     log_request(request, 200, f"token issued to consumer key {token.consumer_key!r}")
-    return JSONResponse({"access_token": token.value, "expires_in": EXPIRES_IN})
+    return DarajaJSON({"access_token": token.value, "expires_in": EXPIRES_IN})
 
 
 routes = [Route("/oauth/v1/generate", generate, methods=["GET"])]

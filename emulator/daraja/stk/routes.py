@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...faults import gate as faults
 from ...faults.model import Endpoint
-from ...http import log_request, read_json
+from ...http import DarajaJSON, daraja_headers, log_request, read_json
 from . import wire
 
 
@@ -22,8 +22,9 @@ async def _authorised_body(
     the body, then faults matched on the body. Returns (emulator, body, the request's time)."""
     emu = request.app.state.emulator
     await faults.on_arrival(request, endpoint)
-    emu.oauth.check(request.headers.get("authorization"), emu.clock.now())
-    body = await read_json(request, emu.settings.max_body_bytes)
+    authorization, length, content_type = daraja_headers(request)
+    emu.oauth.check(authorization, emu.clock.now())
+    body = await read_json(request, emu.settings.max_body_bytes, length, content_type)
     await faults.on_body(request, endpoint, body)  # may sleep (a slow fault): read time after
     return emu, body, emu.clock.now()
 
@@ -38,7 +39,7 @@ async def process_request(request: Request) -> Response:
         200,
         f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: {txn.reason}",
     )
-    return JSONResponse(wire.push_response(txn))
+    return DarajaJSON(wire.push_response(txn))
 
 
 async def query(request: Request) -> Response:
@@ -46,7 +47,7 @@ async def query(request: Request) -> Response:
     txn = emu.stk.query(wire.parse_query(body), now)
     answer = wire.query_response(txn, emu.settings.query_wording)
     log_request(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
-    return JSONResponse(answer)
+    return DarajaJSON(answer)
 
 
 routes = [
