@@ -830,7 +830,7 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     versions = []
-    for dist in ("uvicorn", "starlette", "httpx", "uvloop", "httptools"):
+    for dist in ("uvicorn", "starlette", "orjson", "httpx", "uvloop", "httptools"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions.append(f"{dist} {importlib.metadata.version(dist)}")
     wrk = "wrk not installed"

@@ -7,7 +7,8 @@ duplicate-callback phone, whose callback must arrive exactly twice.
 
 The server runs in this process; the client and the receiver run in a child process, so that
 they get the machine's other core instead of sharing this process's GIL with the server.
-Measured on the shared 2-core machine: 38-48 s for the whole burst (pushes and callbacks).
+Measured on the shared 2-core machine: about 30 s for the whole burst (pushes and callbacks;
+the httpx client sending the pushes is the slowest part).
 """
 
 from __future__ import annotations
