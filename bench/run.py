@@ -908,7 +908,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="daraja-bench-") as tmp:
         bench = Bench(profile, stacks, Path(tmp), have_wrk)
-        print(f"bench: {profile.name} run, logs in {tmp}", file=sys.stderr, flush=True)
+        print(
+            f"bench: {profile.name} run; process logs in {tmp} while it runs (deleted at the end)",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             asyncio.run(bench.run())
         except KeyboardInterrupt:

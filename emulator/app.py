@@ -32,7 +32,8 @@ log = logging.getLogger("emulator.app")
 
 async def _daraja_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DarajaError)
-    log_request(request, exc.status, f"{exc.code} {exc.message}")
+    why = f" ({exc.why})" if exc.why else ""
+    log_request(request, exc.status, f"{exc.code} {exc.message}{why}")
     return envelope(exc, request.app.state.emulator.ids.request_id())
 
 

@@ -27,10 +27,13 @@ class DarajaError(Exception):
     code: str = "500.003.1001"
     message: str = "Internal Server Error"
 
-    def __init__(self, message: str | None = None, *, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, request_id: str | None = None, why: str = ""
+    ) -> None:
         if message is not None:
             self.message = message
         self.request_id = request_id  # overrides the generated requestId (legacy pending query)
+        self.why = why  # for the log and the request journal only, never on the wire
         super().__init__(f"{self.code} {self.message}")
 
     @property

@@ -90,7 +90,7 @@ async def read_json(request: Request, limit: int, length: bytes, content_type: b
     `length` and `content_type` are the raw header values (see daraja_headers).
     """
     if length.isdigit() and int(length) > limit:
-        raise InvalidPayload()
+        raise InvalidPayload(why=f"Content-Length {int(length)} is over --max-body-bytes {limit}")
     chunks: list[bytes] = []
     size = 0
     while True:  # ASGI messages read directly: Request.stream()'s generator costs more than this
@@ -100,7 +100,7 @@ async def read_json(request: Request, limit: int, length: bytes, content_type: b
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise InvalidPayload()
+            raise InvalidPayload(why=f"body over --max-body-bytes {limit}")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

@@ -112,8 +112,11 @@ class Runtime:
     async def _post(self, txn: Transaction) -> None:
         attempt = await self._sender.post(txn.request.callback_url, callback_payload(txn))
         txn.attempts.append(attempt)
-        outcome = attempt.status if attempt.status is not None else attempt.error
-        txn.timeline.append((attempt.at, f"callback posted to {attempt.url}: {outcome}"))
+        if attempt.status is not None:
+            note = f"callback posted to {attempt.url}: {attempt.status}"
+        else:
+            note = f"callback to {attempt.url} not delivered: {attempt.error}"
+        txn.timeline.append((attempt.at, note))
         self.backend.store.save(txn)
         self.events.publish("transaction", txn.checkout_request_id)
 

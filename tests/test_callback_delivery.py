@@ -93,3 +93,28 @@ def test_reset_cancels_scheduled_callbacks(daraja: Daraja, receiver: CallbackRec
     time.sleep(2.0)
     assert receiver.for_id(checkout_id) == []
     assert daraja.query(checkout_id).status_code == 400  # forgotten
+
+
+def test_the_exact_text_sent_is_kept_where_amount_reads_1_00(daraja: Daraja) -> None:
+    """Parsed JSON shows 1.0; the attempt's `sent` and the inbox's `raw` keep Daraja's 1.00."""
+    inbox = f"{daraja.http.base_url}/_emulator/inbox/exact".replace("//_", "/_")
+    checkout_id = checkout(daraja, "254708374149", inbox)  # the sandbox number pays
+    [attempt] = attempts(daraja, checkout_id)
+    assert attempt["status"] == 200
+    assert '{"Name":"Amount","Value":1.00}' in attempt["sent"]
+    deadline = time.monotonic() + 5
+    while not (box := daraja.admin("GET", "/inbox/exact")["callbacks"]):
+        assert time.monotonic() < deadline, "the inbox got nothing"
+        time.sleep(0.02)
+    assert box[0]["raw"] == attempt["sent"]
+    assert box[0]["body"]["Body"]["stkCallback"]["CheckoutRequestID"] == checkout_id
+    txn = daraja.admin("GET", f"/transactions/{checkout_id}")
+    assert f"callback posted to {inbox}: 200" in str(txn["timeline"])
+
+
+def test_an_undelivered_callback_reads_so_in_the_timeline(daraja: Daraja) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/cb"
+    checkout_id = checkout(daraja, "254700001032", url)
+    attempts(daraja, checkout_id)
+    txn = daraja.admin("GET", f"/transactions/{checkout_id}")
+    assert f"callback to {url} not delivered: connection failed" in str(txn["timeline"])

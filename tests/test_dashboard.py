@@ -204,7 +204,7 @@ def test_cancel_on_the_phone_delivers_1032_and_shows_the_delivery(
         expect(attempt).to_contain_text("Delivery 1: HTTP 200")
         expect(attempt).to_contain_text(receiver.url())
         expect(attempt).to_contain_text(" ms")
-        expect(attempt.locator("pre.payload")).to_contain_text('"ResultCode": 1032')
+        expect(attempt.locator("pre.payload")).to_contain_text('"ResultCode":1032')
         expect(attempt).to_contain_text('{"ResultCode":0,"ResultDesc":"Accepted"}')  # answer
         expect(card.locator(".timeline")).to_contain_text("decided on the customer's phone")
         attempt.get_by_role("button", name="Copy JSON").click()

@@ -506,6 +506,10 @@ def test_oversized_body(daraja: Daraja) -> None:
     assert_envelope(r, 400, "400.002.05", "Invalid Request Payload")
     r = daraja.http.post(QUERY, content=over, headers=headers)
     assert_envelope(r, 400, "400.002.05", "Invalid Request Payload")
+    details = [row["detail"] for row in daraja.admin("GET", "/requests")["requests"][:3]]
+    assert details[0].endswith(f"(Content-Length {SMALL_LIMIT + 1} is over --max-body-bytes "
+                               f"{SMALL_LIMIT})")  # the journal says why; the wire does not
+    assert details[1].endswith(f"(body over --max-body-bytes {SMALL_LIMIT})")  # the chunked one
     daraja.admin("POST", "/time", json={"scale": 1000})
     assert_accepted(daraja.http.post(PUSH, content=_padded(daraja, SMALL_LIMIT), headers=headers))
 

@@ -305,6 +305,8 @@ async def inbox(request: Request) -> Response:
             {
                 "at": emu.clock.now().isoformat(),
                 "body": body if body is not None else raw.decode("utf-8", "replace")[:4096],
+                # the exact text received: "body" is parsed JSON, where 1.00 reads as 1.0
+                "raw": raw.decode("utf-8", "replace")[:4096],
             }
         )
         return _ok({"ResultCode": 0, "ResultDesc": "Accepted"})

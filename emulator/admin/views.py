@@ -44,6 +44,7 @@ def attempt(a: CallbackAttempt) -> dict[str, Any]:
         "latency_ms": a.latency_ms,
         "response_body": a.response_body,
         "payload": a.payload,
+        "sent": a.sent,  # the exact JSON text posted (the payload re-encoded loses "1.00")
     }
 
 

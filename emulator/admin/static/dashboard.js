@@ -203,9 +203,11 @@
   }
 
   function attemptView(attempt, index) {
-    // `body` (the bytes as sent) when the journal keeps it; else the payload, re-encoded
+    // `sent`: the exact text posted (Amount keeps its "1.00"); else the payload, re-encoded
     const json =
-      typeof attempt.body === "string" ? attempt.body : JSON.stringify(attempt.payload, null, 2);
+      typeof attempt.sent === "string" && attempt.sent
+        ? attempt.sent
+        : JSON.stringify(attempt.payload, null, 2);
     const outcome = attempt.status != null ? `HTTP ${attempt.status}` : `Error: ${attempt.error}`;
     const copyButton = h("button", { type: "button", class: "small" }, "Copy JSON");
     copyButton.addEventListener("click", () => copy(json, copyButton));
