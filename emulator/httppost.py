@@ -167,23 +167,25 @@ class Poster:
         now = asyncio.get_running_loop().time()
         if self._idle_count >= MAX_IDLE_TOTAL or now - self._swept > IDLE_SECONDS:
             self._sweep(now)
-        idle = self._idle.setdefault(origin, deque())
-        if len(idle) >= MAX_IDLE or self._idle_count >= MAX_IDLE_TOTAL:
+        idle = self._idle.get(origin)
+        if self._idle_count >= MAX_IDLE_TOTAL or (idle is not None and len(idle) >= MAX_IDLE):
             conn.close()
             return
         conn.idle_since = now
-        idle.append(conn)
+        self._idle.setdefault(origin, deque()).append(conn)
         self._idle_count += 1
 
     def _sweep(self, now: float) -> None:
         """Close idle connections that are dead or old; drop origins left with none."""
         self._swept = now
         for origin, idle in list(self._idle.items()):
-            keep = deque(c for c in idle if c.usable and now - c.idle_since < IDLE_SECONDS)
+            keep: deque[_Connection] = deque()
             for conn in idle:
-                if conn not in keep:
+                if conn.usable and now - conn.idle_since < IDLE_SECONDS:
+                    keep.append(conn)
+                else:
                     conn.close()
-            self._idle_count -= len(idle) - len(keep)
+                    self._idle_count -= 1
             if keep:
                 self._idle[origin] = keep
             else:
