@@ -15,6 +15,7 @@ FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator
+COPY scenarios ./scenarios
 # the wheel and its dependencies (with cryptography, for --tls) into a venv copied out whole
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[tls]" \

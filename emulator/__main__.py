@@ -1,5 +1,5 @@
 """python -m emulator"""
 
-from .cli import main
+from emulator.cli import main
 
 raise SystemExit(main())

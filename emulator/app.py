@@ -11,21 +11,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .admin.dashboard import routes as dashboard_routes
-from .admin.faults import routes as fault_routes
-from .admin.openapi import routes as openapi_routes
-from .admin.routes import AdminError, admin_error
-from .admin.routes import routes as admin_routes
-from .clock import Clock
-from .config import Settings
-from .daraja.oauth.routes import routes as oauth_routes
-from .daraja.stk.routes import routes as stk_routes
-from .errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
-from .faults.gate import FaultTriggered
-from .faults.model import FaultKind
-from .faults.responses import DropMidBody, envelope_error, gateway_response
-from .http import envelope, log_request
-from .instance import Emulator
+from emulator.admin.dashboard import routes as dashboard_routes
+from emulator.admin.faults import routes as fault_routes
+from emulator.admin.openapi import routes as openapi_routes
+from emulator.admin.routes import AdminError, admin_error
+from emulator.admin.routes import routes as admin_routes
+from emulator.config import Settings
+from emulator.daraja.oauth.routes import routes as oauth_routes
+from emulator.daraja.stk.routes import routes as stk_routes
+from emulator.faults.gate import FaultTriggered
+from emulator.faults.model import FaultKind
+from emulator.faults.responses import DropMidBody, envelope_error, gateway_response
+from emulator.kernel.clock import Clock
+from emulator.kernel.errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
+from emulator.kernel.web import envelope, log_request
+from emulator.wiring import Emulator
 
 log = logging.getLogger("emulator.app")
 

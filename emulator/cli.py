@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from . import __version__
-from .config import DEFAULT_PORT, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
+from emulator._version import __version__
+from emulator.config import DEFAULT_PORT, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -31,7 +31,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def _host_map(text: str) -> tuple[str, str]:
-    from .callback_hosts import parse_host_map
+    from emulator.kernel.hostmap import parse_host_map
 
     try:
         return parse_host_map(text)
@@ -203,7 +203,7 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from parsed flags, merging --config, --app and --shortcode."""
-    from .configfile import load_config_file
+    from emulator.configfile import load_config_file
 
     apps: dict[str, str] = {}
     shortcodes = {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}
@@ -250,7 +250,7 @@ def configure_logging(level: str) -> None:
 
 def tls_options(settings: Settings) -> dict[str, str]:
     """uvicorn's ssl_* options for --tls, making the CA and certificate on first use."""
-    from .tls import ensure_tls, server_names
+    from emulator.tls import ensure_tls, server_names
 
     files = ensure_tls(settings.tls_dir, server_names(settings.host))
     logging.getLogger("emulator").info(
@@ -265,12 +265,12 @@ def tls_options(settings: Settings) -> dict[str, str]:
 def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     import uvicorn
 
-    from . import gcpolicy
-    from .app import create_app
-    from .configfile import ConfigFileError
-    from .scenario.engine import UnknownScenario
-    from .scenario.loader import ScenarioError
-    from .tls import TlsUnavailable
+    from emulator import gcpolicy
+    from emulator.app import create_app
+    from emulator.configfile import ConfigFileError
+    from emulator.scenario.engine import UnknownScenario
+    from emulator.scenario.loader import ScenarioError
+    from emulator.tls import TlsUnavailable
 
     args = serve_parser(env).parse_args(argv)
     configure_logging(args.log_level)
@@ -310,7 +310,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
 
 def _file_errors(dirs: Sequence[Path]) -> list[Exception]:
     """Each scenario file checked on its own, so one run names every broken file."""
-    from .scenario.loader import ScenarioError, load_file
+    from emulator.scenario.loader import ScenarioError, load_file
 
     errors: list[Exception] = []
     for folder in dirs:
@@ -327,8 +327,8 @@ def _file_errors(dirs: Sequence[Path]) -> list[Exception]:
 
 def check_scenarios(argv: Sequence[str]) -> int:
     """Validate scenario folders without starting a server; non-zero on any error."""
-    from .scenario.engine import ScenarioSet
-    from .scenario.loader import ScenarioError, load_scenarios
+    from emulator.scenario.engine import ScenarioSet
+    from emulator.scenario.loader import ScenarioError, load_scenarios
 
     parser = argparse.ArgumentParser(prog="daraja-emulator check-scenarios")
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
@@ -357,7 +357,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     if argv and argv[0] == "check-scenarios":
         return check_scenarios(argv[1:])
-    from . import qa
+    from emulator import qa
 
     if argv and argv[0] in qa.COMMANDS:
         return qa.main(argv, env)

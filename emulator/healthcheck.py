@@ -14,7 +14,7 @@ import sys
 import urllib.request
 from collections.abc import Mapping, Sequence
 
-from .config import DEFAULT_PORT
+from emulator.config import DEFAULT_PORT
 
 HEALTH_PATH = "/_emulator/health"
 _TRUE = {"1", "true", "yes", "on"}

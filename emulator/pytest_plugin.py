@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .client import AdminAPIError, EmulatorHandle, EmulatorUnreachable
-from .config import Settings
+from emulator.config import Settings
+from emulator.handle import AdminAPIError, EmulatorHandle, EmulatorUnreachable
 
 if TYPE_CHECKING:
-    from .testing import EmulatorServer
+    from emulator.testing import EmulatorServer
 
 FAST_TIME_SCALE = 0.001  # a 90-second scenario ends in 90 ms
 URL_ENV, TOKEN_ENV = "DARAJA_EMULATOR_URL", "DARAJA_ADMIN_TOKEN"
@@ -124,7 +124,7 @@ def daraja_emulator_server(
     if _option(request.config, "daraja_url", URL_ENV):
         yield None
         return
-    from .testing import EmulatorServer
+    from emulator.testing import EmulatorServer
 
     with EmulatorServer(daraja_emulator_settings) as server:
         yield server

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-from .client import AdminAPIError, EmulatorHandle, EmulatorUnreachable
-from .config import DEFAULT_PORT
+from emulator.config import DEFAULT_PORT
+from emulator.handle import AdminAPIError, EmulatorHandle, EmulatorUnreachable
 
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 OUTCOMES = ("pay", "cancel", "wrong-pin", "insufficient-balance", "timeout")

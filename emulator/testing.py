@@ -13,9 +13,9 @@ from types import TracebackType
 
 import uvicorn
 
-from .app import create_app
-from .config import Settings
-from .tls import TlsFiles, ensure_tls, server_names
+from emulator.app import create_app
+from emulator.config import Settings
+from emulator.tls import TlsFiles, ensure_tls, server_names
 
 
 def _bind(host: str) -> socket.socket:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from emulator import EmulatorServer, Settings
-from emulator.callback_hosts import map_host, parse_host_map, unreachable_hint
 from emulator.cli import serve_parser, settings_from
+from emulator.kernel.hostmap import map_host, parse_host_map, unreachable_hint
 from tests.helpers import CallbackReceiver, Daraja
 
 MAP = {"localhost": "host.docker.internal", "shop.test": "127.0.0.1", "v6.test": "::1"}

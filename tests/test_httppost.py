@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from emulator.callbacks import tls_context
-from emulator.httppost import (
+from emulator.kernel.delivery import tls_context
+from emulator.kernel.httppost import (
     MAX_BODY,
     ConnectFailed,
     Poster,
@@ -234,7 +234,7 @@ def test_a_connection_with_doubtful_framing_is_not_reused(raw: bytes) -> None:
 
 
 def test_idle_connections_are_bounded_over_all_origins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("emulator.httppost.MAX_IDLE_TOTAL", 3)
+    monkeypatch.setattr("emulator.kernel.httppost.MAX_IDLE_TOTAL", 3)
 
     async def main() -> None:
         servers = [Server(answer(OK)) for _ in range(6)]

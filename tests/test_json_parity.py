@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
-from emulator.http import DarajaJSON, parse_json
+from emulator.kernel.web import DarajaJSON, parse_json
 
 json_values = st.recursive(
     st.none()

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from emulator import EmulatorServer, Settings
 from emulator.config import SANDBOX_SHORTCODE
 from emulator.daraja.stk import wire
-from emulator.errors import BadRequest
+from emulator.kernel.errors import BadRequest
 from tests.helpers import password
 
 PUSH = "/mpesa/stkpush/v1/processrequest"

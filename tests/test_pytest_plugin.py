@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emulator import EmulatorServer, Settings
-from emulator.client import EmulatorHandle
+from emulator.handle import EmulatorHandle
 
 pytest_plugins = ["pytester"]
 
@@ -280,7 +280,7 @@ def test_server_errors_fail_the_test_that_caused_them(inner: pytest.Pytester) ->
         [
             "*_ test_scheduled_job_crash _*",
             "the Daraja Emulator logged errors during this test:",
-            "ERROR emulator.scheduler: scheduled job ws_CO_* failed",
+            "ERROR emulator.kernel.scheduler: scheduled job ws_CO_* failed",
             "*RuntimeError: kaboom",
         ]
     )

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.faults.model import FAULT_NUMBERS, Endpoint, FaultKind, FaultSpec
-from emulator.resultcodes import describe
+from emulator.kernel.texts import describe
 from emulator.scenario.loader import (
     ScenarioError,
     bundled_dir,

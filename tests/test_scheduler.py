@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from emulator.scheduler import Scheduler
+from emulator.kernel.scheduler import Scheduler
 
 
 def run(coro_fn):  # type: ignore[no-untyped-def]

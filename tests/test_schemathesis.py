@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from emulator import EmulatorServer, Settings
 from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
-from emulator.errors import MERCHANT_UNKNOWN, SUBSCRIBER_LOCKED, WRONG_CREDENTIALS
+from emulator.kernel.errors import MERCHANT_UNKNOWN, SUBSCRIBER_LOCKED, WRONG_CREDENTIALS
 from tests.helpers import Daraja
 
 KEY, SECRET = "schemathesis-key", "schemathesis-secret"

@@ -27,17 +27,17 @@ from hypothesis.stateful import (
     rule,
 )
 
-from emulator.clock import FakeClock
 from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 from emulator.daraja.stk import wire
-from emulator.daraja.stk.backend import StkBackend
 from emulator.daraja.stk.models import PushRequest, QueryRequest, State, Transaction
-from emulator.errors import SUBSCRIBER_LOCKED, WRONG_CREDENTIALS, BadRequest, ProcessingError
-from emulator.ids import IdSource
-from emulator.resultcodes import PENDING_QUERY_CODE, PENDING_QUERY_DESC, describe
+from emulator.daraja.stk.rules import StkBackend
+from emulator.kernel.clock import FakeClock
+from emulator.kernel.errors import SUBSCRIBER_LOCKED, WRONG_CREDENTIALS, BadRequest, ProcessingError
+from emulator.kernel.ids import IdSource
+from emulator.kernel.store import Store
+from emulator.kernel.texts import PENDING_QUERY_CODE, PENDING_QUERY_DESC, describe
 from emulator.scenario.engine import ScenarioSet
 from emulator.scenario.loader import load_scenarios
-from emulator.store import Store
 
 SCENARIOS = ScenarioSet(load_scenarios())  # loaded once: the set is immutable
 MANUAL_PHONE = "254710000003"

@@ -145,8 +145,8 @@ def test_too_long_prompt_ends_as_1025(daraja: Daraja, receiver: CallbackReceiver
 
 
 def test_same_phone_same_millisecond_gets_unique_ids(server) -> None:  # noqa: ANN001
-    from emulator.clock import FakeClock
-    from emulator.ids import IdSource
+    from emulator.kernel.clock import FakeClock
+    from emulator.kernel.ids import IdSource
 
     ids, now = IdSource(1), FakeClock().now()
     seen = {ids.checkout_request_id(now, "254708374149") for _ in range(50)}

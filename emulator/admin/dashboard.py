@@ -14,9 +14,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import __version__
-from ..daraja.stk.backend import BUSINESS_NAME
-from ..errors import ResourceNotFound
+from emulator._version import __version__
+from emulator.daraja.stk.rules import BUSINESS_NAME
+from emulator.kernel.errors import ResourceNotFound
 
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/_emulator/dashboard"

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultRule
-from ..instance import Emulator
-from .routes import AdminError, _body, _emu
+from emulator.admin.routes import AdminError, _body, _emu
+from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultRule
+from emulator.wiring import Emulator
 
 
 def _rule(rule: FaultRule) -> dict[str, Any]:

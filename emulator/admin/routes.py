@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .. import __version__
-from ..daraja.stk.models import State
-from ..http import parse_json
-from ..instance import Emulator
-from ..resultcodes import describe
-from ..scenario.engine import UnknownScenario
-from ..scenario.loader import ScenarioError
-from . import views
+from emulator._version import __version__
+from emulator.admin import views
+from emulator.daraja.stk.models import State
+from emulator.kernel.texts import describe
+from emulator.kernel.web import parse_json
+from emulator.scenario.engine import UnknownScenario
+from emulator.scenario.loader import ScenarioError
+from emulator.wiring import Emulator
 
 # maps a button on the customer's phone -> the result code it produces
 DECISIONS: dict[str, int] = {
@@ -260,7 +260,7 @@ def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, 
     if kind == "queue":
         return _queue_list(emu)
     if kind == "faults":
-        from .faults import listing  # faults.py builds on this module
+        from emulator.admin.faults import listing  # faults.py builds on this module
 
         return listing(emu)
     return {}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..daraja.stk.backend import prompt_text
-from ..daraja.stk.models import CallbackAttempt, Transaction
-from ..scenario.model import Scenario
+from emulator.daraja.stk.models import CallbackAttempt, Transaction
+from emulator.daraja.stk.rules import prompt_text
+from emulator.scenario.model import Scenario
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -10,8 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..faults.model import Endpoint, FaultKind
-from .model import DEFAULT_SLOW_SECONDS
+from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind
 
 
 class FaultTriggered(Exception):

@@ -9,14 +9,14 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..errors import (
+from emulator.faults.model import FaultKind
+from emulator.kernel.errors import (
     MERCHANT_UNKNOWN,
     DarajaError,
     InternalError,
     InvalidAccessToken,
     ProcessingError,
 )
-from .model import FaultKind
 
 log = logging.getLogger("emulator.faults")
 

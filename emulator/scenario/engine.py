@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..faults.model import Endpoint
-from .model import Scenario
+from emulator.faults.model import Endpoint
+from emulator.scenario.model import Scenario
 
 
 class UnknownScenario(KeyError):

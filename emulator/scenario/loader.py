@@ -6,7 +6,7 @@ One scenario per file. Every field, with its rules::
     description: The customer presses Cancel on the PIN prompt.   # optional string
     result_code: 1032            # required: an int >= 0, or a non-numeric string code (SFC_IC0003)
     result_desc: ...             # optional; defaults to the catalogue text for the code
-                                 #   (emulator.resultcodes); required when the code is not in it
+                                 #   (emulator.kernel.texts); required when the code is not in it
     delay: [5, 15]               # required: seconds, a number >= 0 or [min, max], 0 <= min <= max
     callback: once               # optional: once | never | twice (default once)
     duplicate_gap: 1             # optional number >= 0; seconds between the two posts of `twice`
@@ -25,7 +25,7 @@ out-of-range values are all `ScenarioError`s naming the file, the 1-based line a
 `duplicate_gap` without `callback: twice` and `manual_timeout` without `manual: true` are accepted
 and have no effect. A scenario with no `match` is valid: it can still be chosen by name.
 
-`load_scenarios` merges the bundled set (``emulator/scenarios/``) with the user's folders: a user
+`load_scenarios` merges the bundled set (``scenarios/``) with the user's folders: a user
 scenario replaces the bundled one of the same name, and a user `default: true` takes the default
 over from the bundled one. Within one tier (bundled, or all user folders together) names, the
 default and claimed phones must be unique.
@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import math
 import re
+import site
+import sys
+import sysconfig
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -46,7 +49,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from emulator.faults.model import Endpoint, FaultKind, FaultSpec
-from emulator.resultcodes import describe
+from emulator.kernel.texts import describe
 from emulator.scenario.model import BalanceItem, Delay, Delivery, Match, Scenario
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -543,8 +546,16 @@ def load_dir(path: Path, *, bundled: bool = False) -> list[Scenario]:
 
 
 def bundled_dir() -> Path:
-    """The scenarios shipped inside the package (emulator/scenarios/)."""
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    """The bundled scenarios: `scenarios/` beside the package in a checkout (and an editable
+    install), else the copy a wheel installs under its data folder (share/daraja-emulator/)."""
+    checkout = Path(__file__).resolve().parents[2] / "scenarios"
+    if (checkout / "success.yaml").is_file():
+        return checkout
+    for base in (sysconfig.get_path("data"), sys.prefix, site.getuserbase()):
+        installed = Path(base) / "share" / "daraja-emulator" / "scenarios"
+        if installed.is_dir():
+            return installed
+    return checkout  # missing: the loader then names this folder in its error
 
 
 def _check_tier(tier: list[_Loaded]) -> None:

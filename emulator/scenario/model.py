@@ -7,7 +7,7 @@ import fnmatch
 import random
 from dataclasses import dataclass, field
 
-from ..faults.model import FaultSpec
+from emulator.faults.model import FaultSpec
 
 
 class Delivery(str, enum.Enum):

@@ -8,14 +8,14 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from ...errors import (
+from emulator.kernel.errors import (
     InvalidAccessToken,
     InvalidAuthentication,
     InvalidGrantType,
     UnknownCredentials,
 )
-from ...ids import IdSource
-from ...store import Store, Token
+from emulator.kernel.ids import IdSource
+from emulator.kernel.store import Store, Token
 
 log = logging.getLogger("emulator.oauth")
 GRANT_TYPE = "client_credentials"

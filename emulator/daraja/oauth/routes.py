@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...errors import UnknownCredentials
-from ...faults import gate as faults
-from ...faults.model import Endpoint
-from ...http import DarajaJSON, log_request
-from .backend import EXPIRES_IN, GRANT_TYPE
+from emulator.daraja.oauth.backend import EXPIRES_IN, GRANT_TYPE
+from emulator.faults import gate as faults
+from emulator.faults.model import Endpoint
+from emulator.kernel.errors import UnknownCredentials
+from emulator.kernel.web import DarajaJSON, log_request
 
 _USUAL_QUERY = f"grant_type={GRANT_TYPE}".encode()
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ...scenario.model import Scenario
+from emulator.scenario.model import Scenario
 
 
 class State(str, enum.Enum):

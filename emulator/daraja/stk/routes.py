@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...faults import gate as faults
-from ...faults.model import Endpoint
-from ...http import DarajaJSON, daraja_headers, log_request, read_json
-from . import wire
+from emulator.daraja.stk import wire
+from emulator.faults import gate as faults
+from emulator.faults.model import Endpoint
+from emulator.kernel.web import DarajaJSON, daraja_headers, log_request, read_json
 
 
 async def _authorised_body(

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...clock import eat
-from ...errors import BadRequest
-from ...resultcodes import PENDING_QUERY_CODE, PENDING_QUERY_DESC
-from .models import PushRequest, QueryRequest, Transaction
+from emulator.daraja.stk.models import PushRequest, QueryRequest, Transaction
+from emulator.kernel.clock import eat
+from emulator.kernel.errors import BadRequest
+from emulator.kernel.texts import PENDING_QUERY_CODE, PENDING_QUERY_DESC
 
 TRANSACTION_TYPES = frozenset({"CustomerPayBillOnline", "CustomerBuyGoodsOnline"})
 MAX_AMOUNT = 250_000  # KES per transaction today [DOCS FAQ]

@@ -10,16 +10,16 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from .callbacks import CallbackSender
-from .clock import Clock
-from .daraja.stk.backend import QUEUED_REASON, StkBackend
-from .daraja.stk.models import State, Transaction
-from .daraja.stk.wire import callback_payload
-from .events import EventBus
-from .scenario.model import Delivery
-from .scheduler import Scheduler
+from emulator.daraja.stk.models import State, Transaction
+from emulator.daraja.stk.rules import QUEUED_REASON, StkBackend
+from emulator.daraja.stk.wire import callback_payload
+from emulator.kernel.clock import Clock
+from emulator.kernel.delivery import CallbackSender
+from emulator.kernel.events import EventBus
+from emulator.kernel.scheduler import Scheduler
+from emulator.scenario.model import Delivery
 
-log = logging.getLogger("emulator.runtime")
+log = logging.getLogger("emulator.daraja.stk.lifecycle")
 _POSTS = {Delivery.ONCE: 1, Delivery.TWICE: 2, Delivery.NEVER: 0}  # posts each delivery makes
 DUPLICATE = "dup:"  # scheduler key prefix of a duplicate callback; the rest is CheckoutRequestID
 

@@ -6,7 +6,7 @@ import random
 import string
 from datetime import datetime, timedelta, timezone
 
-from .clock import EAT, eat
+from emulator.kernel.clock import EAT, eat
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 # byte -> alphanumeric: 256 is not a multiple of 62, so the first 8 letters come a little more

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..scenario.model import Scenario
-from .model import Endpoint, FaultKind, FaultRule
+from emulator.faults.model import Endpoint, FaultKind, FaultRule
+from emulator.scenario.model import Scenario
 
 
 class FaultBook:

@@ -9,7 +9,7 @@ from collections import deque
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from .daraja.stk.models import Transaction
+from emulator.daraja.stk.models import Transaction
 
 
 class Token(NamedTuple):

@@ -11,9 +11,9 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from .errors import DarajaError, InvalidPayload
+from emulator.kernel.errors import DarajaError, InvalidPayload
 
-log = logging.getLogger("emulator.http")
+log = logging.getLogger("emulator.kernel.web")
 _FLOAT_OR_NESTED = frozenset({float, dict, list})
 _DARAJA_HEADERS = frozenset({b"authorization", b"content-length", b"content-type"})
 _PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.~-]*")  # request.url.path is the path itself

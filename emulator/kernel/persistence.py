@@ -11,8 +11,8 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from .daraja.stk.models import Transaction
-from .store import Token
+from emulator.daraja.stk.models import Transaction
+from emulator.kernel.store import Token
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (id TEXT PRIMARY KEY, seq INTEGER, record BLOB);

@@ -13,7 +13,8 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 
-from ...errors import (
+from emulator.daraja.stk.models import PushRequest, QueryRequest, State, Transaction
+from emulator.kernel.errors import (
     BEING_PROCESSED,
     MERCHANT_UNKNOWN,
     SUBSCRIBER_LOCKED,
@@ -21,11 +22,10 @@ from ...errors import (
     BadRequest,
     ProcessingError,
 )
-from ...ids import IdSource
-from ...resultcodes import PUSH_ERROR, TIMEOUT, describe, normalise
-from ...scenario.engine import Choice, ScenarioSet
-from ...store import Store
-from .models import PushRequest, QueryRequest, State, Transaction
+from emulator.kernel.ids import IdSource
+from emulator.kernel.store import Store
+from emulator.kernel.texts import PUSH_ERROR, TIMEOUT, describe, normalise
+from emulator.scenario.engine import Choice, ScenarioSet
 
 log = logging.getLogger("emulator.stk")
 MAX_PROMPT = 182  # characters a handset prompt may take; longer ends as 1025 (reference 2.1)

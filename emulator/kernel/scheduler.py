@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("emulator.scheduler")
+log = logging.getLogger("emulator.kernel.scheduler")
 _RESOLUTION = time.get_clock_info("monotonic").resolution
 _COMPACT_MIN = 1024  # stale heap entries tolerated before the heap is rebuilt from live jobs
 

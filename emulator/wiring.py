@@ -5,18 +5,18 @@ Several can live in one process (each app owns its own), which the test fixtures
 
 from __future__ import annotations
 
-from .callbacks import CallbackSender
-from .clock import Clock, SystemClock
-from .config import Settings
-from .daraja.oauth.backend import OAuthBackend
-from .daraja.stk.backend import StkBackend
-from .faults.engine import FaultBook
-from .ids import IdSource
-from .persistence import StateFile
-from .runtime import Runtime
-from .scenario.engine import ScenarioSet
-from .scenario.loader import load_scenarios
-from .store import Store
+from emulator.config import Settings
+from emulator.daraja.oauth.backend import OAuthBackend
+from emulator.daraja.stk.lifecycle import Runtime
+from emulator.daraja.stk.rules import StkBackend
+from emulator.faults.book import FaultBook
+from emulator.kernel.clock import Clock, SystemClock
+from emulator.kernel.delivery import CallbackSender
+from emulator.kernel.ids import IdSource
+from emulator.kernel.persistence import StateFile
+from emulator.kernel.store import Store
+from emulator.scenario.engine import ScenarioSet
+from emulator.scenario.loader import load_scenarios
 
 
 def load_scenario_set(settings: Settings) -> ScenarioSet:

@@ -10,13 +10,13 @@ from typing import Any
 
 import certifi
 
-from .callback_hosts import map_host, unreachable_hint
-from .clock import Clock
-from .daraja.stk.models import CallbackAttempt
-from .daraja.stk.wire import encode_callback
-from .httppost import ConnectFailed, Poster, PostError, PostTimeout
+from emulator.daraja.stk.models import CallbackAttempt
+from emulator.daraja.stk.wire import encode_callback
+from emulator.kernel.clock import Clock
+from emulator.kernel.hostmap import map_host, unreachable_hint
+from emulator.kernel.httppost import ConnectFailed, Poster, PostError, PostTimeout
 
-log = logging.getLogger("emulator.callbacks")
+log = logging.getLogger("emulator.kernel.delivery")
 MAX_RECORDED_BODY = 2048  # characters of a receiver's answer kept in the journal
 HEADERS = "Content-Type: application/json\r\nUser-Agent: Daraja-Emulator\r\n"
 MAX_IN_FLIGHT = 256  # posts at once; later ones wait their turn
