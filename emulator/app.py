@@ -1,4 +1,5 @@
-"""The ASGI application: routes of every API family, one error mapping, lifespan-owned state."""
+"""The ASGI application: the wired emulator's routes, the admin API, one error mapping, and
+lifespan-owned state."""
 
 from __future__ import annotations
 
@@ -11,69 +12,59 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from emulator.admin.dashboard import routes as dashboard_routes
-from emulator.admin.faults import routes as fault_routes
-from emulator.admin.openapi import routes as openapi_routes
-from emulator.admin.routes import AdminError, admin_error
-from emulator.admin.routes import routes as admin_routes
+from emulator.admin import routes as admin
+from emulator.admin.auth import AdminError, admin_error
 from emulator.config import Settings
-from emulator.daraja.oauth.routes import routes as oauth_routes
-from emulator.daraja.stk.routes import routes as stk_routes
+from emulator.faults import responses as fault_responses
 from emulator.faults.gate import FaultTriggered
-from emulator.faults.model import FaultKind
-from emulator.faults.responses import DropMidBody, envelope_error, gateway_response
 from emulator.kernel.clock import Clock
 from emulator.kernel.errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
-from emulator.kernel.web import envelope, log_request
 from emulator.wiring import Emulator
 
 log = logging.getLogger("emulator.app")
 
 
-async def _daraja_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DarajaError)
-    why = f" ({exc.why})" if exc.why else ""
-    log_request(request, exc.status, f"{exc.code} {exc.message}{why}")
-    return envelope(exc, request.app.state.emulator.ids.request_id())
+def _handlers(emu: Emulator) -> dict[type[Exception], object]:
+    """Every exception a route may raise, mapped to what a client sees, in one place."""
+    web = emu.web
 
+    async def daraja_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DarajaError)
+        why = f" ({exc.why})" if exc.why else ""
+        web.log(request, exc.status, f"{exc.code} {exc.message}{why}")
+        return web.error(exc)
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    error: DarajaError = MethodNotAllowed() if exc.status_code == 405 else ResourceNotFound()
-    response = await _daraja_error(request, error)
-    if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
-        response.headers["Allow"] = exc.headers["Allow"]
-    return response
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        error: DarajaError = MethodNotAllowed() if exc.status_code == 405 else ResourceNotFound()
+        response = await daraja_error(request, error)
+        if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
+    async def fault(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FaultTriggered)
+        response, status, detail = fault_responses.render(exc, emu.ids.request_id())
+        web.log(request, status, detail)
+        return response
 
-async def _fault(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, FaultTriggered)
-    error = envelope_error(exc.kind)
-    if error is not None:
-        log_request(request, error.status, f"fault {exc.kind.value} ({exc.why}): {error.code}")
-        return envelope(error, request.app.state.emulator.ids.request_id())
-    if exc.kind is FaultKind.DROP_MID_BODY:
-        log_request(request, 500, f"fault {exc.kind.value} ({exc.why}): closed mid-body")
-        body = {"requestId": request.app.state.emulator.ids.request_id(),
-                "errorCode": InternalError.code, "errorMessage": InternalError.message}
-        return DropMidBody(body, 500)
-    response = gateway_response(exc.kind)
-    if exc.kind is FaultKind.DROP:
-        log_request(request, None, f"fault drop ({exc.why}): connection closed, no answer")
-    else:
-        log_request(request, response.status_code, f"fault {exc.kind.value} ({exc.why})")
-    return response
+    async def gone(request: Request, exc: Exception) -> Response:
+        """The client hung up (a timeout during a slow fault, say): nobody is left to answer."""
+        web.log(request, None, "client gone: it closed the connection before the answer")
+        return Response(b"", status_code=499)
 
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return await daraja_error(request, InternalError())
 
-async def _gone(request: Request, exc: Exception) -> Response:
-    """The client hung up (a timeout during a slow fault, say): nobody is left to answer."""
-    log_request(request, None, "client gone: it closed the connection before the answer")
-    return Response(b"", status_code=499)
-
-
-async def _crash(request: Request, exc: Exception) -> Response:
-    log.exception("internal error on %s %s", request.method, request.url.path)
-    return await _daraja_error(request, InternalError())
+    return {
+        DarajaError: daraja_error,
+        AdminError: admin_error,
+        FaultTriggered: fault,
+        ClientDisconnect: gone,
+        HTTPException: http_error,
+        Exception: crash,
+    }
 
 
 def create_app(
@@ -94,18 +85,10 @@ def create_app(
         await emulator.aclose()
 
     app = Starlette(
-        routes=[*oauth_routes, *stk_routes, *admin_routes, *fault_routes, *dashboard_routes,
-                *openapi_routes],
-        exception_handlers={
-            DarajaError: _daraja_error,
-            AdminError: admin_error,
-            FaultTriggered: _fault,
-            ClientDisconnect: _gone,
-            HTTPException: _http_error,
-            Exception: _crash,
-        },
+        routes=[*emulator.routes(), *admin.routes(emulator)],
+        exception_handlers=_handlers(emulator),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False  # Daraja answers 404 for a trailing slash, not 307
-    app.state.emulator = emulator
+    app.state.emulator = emulator  # for white-box tests only; no handler reads it
     return app

@@ -291,8 +291,8 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         "https" if settings.tls else "http",
         settings.host,
         settings.port,
-        len(emu.stk.scenarios.by_name),
-        emu.stk.scenarios.default.name,
+        len(emu.scenarios.by_name),
+        emu.scenarios.default.name,
         settings.time_scale,
     )
     gcpolicy.apply()

@@ -1,20 +1,33 @@
-"""One emulator: settings, state and the backends that act on it, wired together.
+"""One emulator: the kernel, the API families and the fault gate, wired together by type.
 
-Several can live in one process (each app owns its own), which the test fixtures rely on.
+Several can live in one process (each app owns its own), which the test fixtures rely on. Adding
+an API family is one more block here: build its backend from the kernel parts and add its routes.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
+from starlette.routing import BaseRoute
+
 from emulator.config import Settings
+from emulator.daraja.oauth import routes as oauth_routes
 from emulator.daraja.oauth.backend import OAuthBackend
-from emulator.daraja.stk.lifecycle import Runtime
+from emulator.daraja.stk import routes as stk_routes
+from emulator.daraja.stk.codec import TransactionCodec
+from emulator.daraja.stk.lifecycle import StkLifecycle
+from emulator.daraja.stk.models import Transaction
 from emulator.daraja.stk.rules import StkBackend
 from emulator.faults.book import FaultBook
+from emulator.faults.gate import FaultGate
+from emulator.faults.model import Endpoint, FaultSpec
 from emulator.kernel.clock import Clock, SystemClock
-from emulator.kernel.delivery import CallbackSender
+from emulator.kernel.delivery import Delivery
+from emulator.kernel.events import EventBus
 from emulator.kernel.ids import IdSource
 from emulator.kernel.persistence import StateFile
-from emulator.kernel.store import Store
+from emulator.kernel.store import Records
+from emulator.kernel.web import Plumbing, RequestLog
 from emulator.scenario.engine import ScenarioSet
 from emulator.scenario.loader import load_scenarios
 
@@ -26,70 +39,96 @@ def load_scenario_set(settings: Settings) -> ScenarioSet:
 
 
 class Emulator:
-    def __init__(
-        self,
-        settings: Settings,
-        clock: Clock | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.ids = IdSource(settings.seed)
+        self.events = EventBus()
+        self.requests = RequestLog(self.clock, settings.journal_size)
         self.state_file = StateFile(settings.state_file) if settings.state_file else None
-        self.store = Store(settings.journal_size, self.state_file)
-        self.oauth = OAuthBackend(self.store, self.ids, settings.apps, settings.token_lifetime)
+        self.scenarios = load_scenario_set(settings)  # replaced whole on reload or a new default
+        self._default_set = settings.default_scenario is not None  # a default chosen at runtime
+        self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map)
+        self.web = Plumbing(self.clock, self.ids, self.requests, settings.max_body_bytes)
+        self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> callbacks
+
+        self.oauth = OAuthBackend(self.ids, settings.apps, settings.token_lifetime,
+                                  self.state_file)
+        self.faults = FaultGate(FaultBook(settings.rate_limit), self.clock, self.events,
+                                self.oauth.consumer_of, self._fault_for)
         self.stk = StkBackend(
-            self.store,
+            Records[Transaction](TransactionCodec(), settings.journal_size, self.state_file),
             self.ids,
-            load_scenario_set(settings),
+            lambda: self.scenarios,
             settings.shortcodes,
             legacy_pending=settings.pending_query == "legacy",
         )
-        sender = CallbackSender(
-            self.clock, settings.callback_timeout, settings.callback_host_map
-        )
-        self.sender = sender
-        self.runtime = Runtime(self.stk, sender, self.clock, settings.time_scale)
-        self.faults = FaultBook(settings.rate_limit)
-        self._default_set = settings.default_scenario is not None  # a default chosen at runtime
+        self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
+                                      settings.time_scale)
+
+    def routes(self) -> list[BaseRoute]:
+        """Every Daraja family's routes (the admin API adds its own in app.py)."""
+        return [
+            *oauth_routes.routes(self.oauth, self.web, self.faults),
+            *stk_routes.routes(self.stk, self.lifecycle, self.oauth, self.web, self.faults,
+                               require_https=self.settings.require_https,
+                               query_wording=self.settings.query_wording),
+        ]
+
+    def _fault_for(
+        self, endpoint: Endpoint, phone: str, amount: int | None, reference: str
+    ) -> tuple[str, FaultSpec] | None:
+        scenario = self.scenarios.fault_for(endpoint, phone, amount, reference)
+        if scenario is None or scenario.fault is None:
+            return None
+        return scenario.name, scenario.fault
+
+    @property
+    def time_scale(self) -> float:
+        return self.lifecycle.time_scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        self.lifecycle.time_scale = value
 
     def restore(self) -> int:
         """Load the --state file (inside the running loop, since it schedules): tokens, then
         transactions, whose outcomes and callbacks resume. Returns how many were pending."""
         if self.state_file is None:
             return 0
-        for token in self.state_file.tokens(self.clock.now()):
-            self.store.tokens[token.value] = token
-        txns = self.state_file.transactions()
-        for txn in txns:
-            self.store.add(txn)
-        if txns:
-            self.ids.resume_after(txns[-1].merchant_request_id)
-        self.runtime.restore(txns)
+        self.oauth.restore(self.clock.now())
+        txns = self.stk.records.restore()
+        self.stk.restore(txns)
+        self.lifecycle.restore(txns)
         return sum(not t.is_final for t in txns)
 
     def reload_scenarios(self) -> None:
         """Read the scenario files again; on any error the old set stays in force."""
         fresh = load_scenario_set(self.settings)
-        current = self.stk.scenarios.default.name
+        current = self.scenarios.default.name
         if self._default_set and current in fresh.by_name:
             fresh = fresh.with_default(current)
-        self.stk.scenarios = fresh
-        self.runtime.events.publish("scenarios")
+        self.scenarios = fresh
+        self.events.publish("scenarios")
 
     def set_default(self, name: str) -> None:
-        self.stk.scenarios = self.stk.scenarios.with_default(name)
+        self.scenarios = self.scenarios.with_default(name)
         self._default_set = True
-        self.runtime.events.publish("scenarios")
+        self.events.publish("scenarios")
 
     def reset(self) -> None:
-        """Transactions, locks, queued outcomes and scheduled callbacks go; tokens stay."""
-        self.runtime.reset()
-        self.store.reset()
-        self.faults.reset()
+        """Transactions, locks, queued outcomes, scheduled callbacks, faults and the request log
+        go; tokens, the default scenario and the rate limit stay."""
+        self.lifecycle.reset()
+        self.stk.reset()
+        self.faults.book.reset()
+        self.requests.clear()
+        self.inbox.clear()
+        self.events.publish("reset")
 
     async def aclose(self) -> None:
-        await self.runtime.drain()
-        self.runtime.reset()
-        await self.sender.aclose()
+        await self.lifecycle.drain()
+        self.lifecycle.reset()
+        await self.delivery.aclose()
         if self.state_file is not None:
             self.state_file.close()

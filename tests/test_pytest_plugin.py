@@ -280,7 +280,7 @@ def test_server_errors_fail_the_test_that_caused_them(inner: pytest.Pytester) ->
         [
             "*_ test_scheduled_job_crash _*",
             "the Daraja Emulator logged errors during this test:",
-            "ERROR emulator.kernel.scheduler: scheduled job ws_CO_* failed",
+            "ERROR emulator.scheduler: scheduled job ws_CO_* failed",
             "*RuntimeError: kaboom",
         ]
     )

@@ -29,12 +29,13 @@ from hypothesis.stateful import (
 
 from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 from emulator.daraja.stk import wire
+from emulator.daraja.stk.codec import TransactionCodec
 from emulator.daraja.stk.models import PushRequest, QueryRequest, State, Transaction
 from emulator.daraja.stk.rules import StkBackend
 from emulator.kernel.clock import FakeClock
 from emulator.kernel.errors import SUBSCRIBER_LOCKED, WRONG_CREDENTIALS, BadRequest, ProcessingError
 from emulator.kernel.ids import IdSource
-from emulator.kernel.store import Store
+from emulator.kernel.store import Records
 from emulator.kernel.texts import PENDING_QUERY_CODE, PENDING_QUERY_DESC, describe
 from emulator.scenario.engine import ScenarioSet
 from emulator.scenario.loader import load_scenarios
@@ -102,6 +103,21 @@ class Final:
     timeline_len: int
 
 
+class _StoreView:
+    """The backend's locks and journal under the names these checks use."""
+
+    def __init__(self, backend: StkBackend) -> None:
+        self._backend = backend
+
+    @property
+    def locks(self) -> dict[str, str]:
+        return self._backend.locks
+
+    @property
+    def transactions(self) -> dict[str, Transaction]:
+        return self._backend.records.by_key
+
+
 class StkMachine(RuleBasedStateMachine):
     pending = Bundle("pending")  # CheckoutRequestIDs pushed and not yet seen final
     finished = Bundle("finished")  # CheckoutRequestIDs the model knows are final
@@ -109,10 +125,11 @@ class StkMachine(RuleBasedStateMachine):
     @initialize(seed=st.integers(0, 2**16))
     def setup(self, seed: int) -> None:
         self.clock = FakeClock()
-        self.store = Store(journal_size=JOURNAL_SIZE)
         self.backend = StkBackend(
-            self.store, IdSource(seed), SCENARIOS, {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}
+            Records(TransactionCodec(), JOURNAL_SIZE), IdSource(seed), lambda: SCENARIOS,
+            {SANDBOX_SHORTCODE: SANDBOX_PASSKEY},
         )
+        self.store = _StoreView(self.backend)
         self.txns: dict[str, Transaction] = {}  # every transaction ever accepted
         self.expected: dict[str, tuple[int | str, str]] = {}  # planned outcome per id
         self.completions: dict[str, int] = {}
@@ -359,7 +376,8 @@ TestStkMachine = StkMachine.TestCase
 
 def test_numeric_string_decision_behaves_like_its_number() -> None:
     clock = FakeClock()
-    backend = StkBackend(Store(), IdSource(1), SCENARIOS, {SANDBOX_SHORTCODE: SANDBOX_PASSKEY})
+    backend = StkBackend(Records(TransactionCodec(), 10_000), IdSource(1), lambda: SCENARIOS,
+                         {SANDBOX_SHORTCODE: SANDBOX_PASSKEY})
     req = push_request(MANUAL_PHONE, 10, "REF", "20260115103000", SANDBOX_PASSKEY)
     txn = backend.push(req, clock.now())
     backend.complete(txn.checkout_request_id, clock.now(), ("0", str(describe(0))))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from emulator.admin.routes import AdminError, _body, _emu
+from emulator.admin.auth import AdminError, guard, read_body
 from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultRule
 from emulator.wiring import Emulator
 
@@ -26,10 +27,10 @@ def _rule(rule: FaultRule) -> dict[str, Any]:
 
 def listing(emu: Emulator) -> dict[str, Any]:
     return {
-        "rules": [_rule(r) for r in emu.faults.active(emu.clock.now())],
-        "rate_limit": emu.faults.rate_limit,
+        "rules": [_rule(r) for r in emu.faults.book.active(emu.clock.now())],
+        "rate_limit": emu.faults.book.rate_limit,
         "kinds": [k.value for k in FaultKind],
-        "scenarios": [s.name for s in emu.stk.scenarios.by_name.values() if s.fault],
+        "scenarios": [s.name for s in emu.scenarios.by_name.values() if s.fault],
     }
 
 
@@ -63,32 +64,32 @@ def parse_rule(data: dict[str, Any], emu: Emulator) -> FaultRule:
     )
 
 
-async def faults(request: Request) -> Response:
-    emu = _emu(request)
+async def faults(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     if request.method == "POST":
-        emu.faults.add(parse_rule(await _body(request), emu))
+        emu.faults.book.add(parse_rule(await read_body(request), emu))
     elif request.method == "DELETE":
-        emu.faults.clear()
+        emu.faults.book.clear()
     if request.method != "GET":
-        emu.runtime.events.publish("faults")
+        emu.events.publish("faults")
     return JSONResponse(listing(emu))
 
 
-async def rate_limit(request: Request) -> Response:
-    emu = _emu(request)
-    value = (await _body(request)).get("per_second")
+async def rate_limit(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    value = (await read_body(request)).get("per_second")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise AdminError(400, "per_second must be a whole number >= 1, or null for no limit")
-    emu.faults.rate_limit = value
-    emu.runtime.events.publish("faults")
+    emu.faults.book.rate_limit = value
+    emu.events.publish("faults")
     return JSONResponse(listing(emu))
 
 
-async def requests(request: Request) -> Response:
+async def requests(emu: Emulator, request: Request) -> Response:
     """The request journal: every Daraja request with its status and why, newest first."""
-    emu = _emu(request)
+    guard(emu.settings, request)
     limit = request.query_params.get("limit", "")
-    newest = itertools.islice(reversed(emu.store.requests), int(limit) if limit.isdigit() else 200)
+    newest = itertools.islice(reversed(emu.requests.rows), int(limit) if limit.isdigit() else 200)
     rows = [
         {"at": at.isoformat(), "method": method, "path": path, "status": status, "detail": detail}
         for at, method, path, status, detail in newest
@@ -97,8 +98,11 @@ async def requests(request: Request) -> Response:
 
 
 P = "/_emulator"
-routes = [
-    Route(f"{P}/faults", faults, methods=["GET", "POST", "DELETE"]),
-    Route(f"{P}/faults/rate-limit", rate_limit, methods=["PUT"]),
-    Route(f"{P}/requests", requests, methods=["GET"]),
-]
+
+
+def routes(emu: Emulator) -> list[BaseRoute]:
+    return [
+        Route(f"{P}/faults", partial(faults, emu), methods=["GET", "POST", "DELETE"]),
+        Route(f"{P}/faults/rate-limit", partial(rate_limit, emu), methods=["PUT"]),
+        Route(f"{P}/requests", partial(requests, emu), methods=["GET"]),
+    ]

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from emulator._version import __version__
-from emulator.admin import views
+from emulator.admin import dashboard, openapi, views
+from emulator.admin.auth import AdminError, guard, read_body
+from emulator.admin.faults import listing
+from emulator.admin.faults import routes as fault_routes
 from emulator.daraja.stk.models import State
 from emulator.kernel.texts import describe
 from emulator.kernel.web import parse_json
@@ -33,46 +36,22 @@ DECISIONS: dict[str, int] = {
 }
 
 
-class AdminError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status, self.message = status, message
-
-
-def _emu(request: Request) -> Emulator:
-    emu: Emulator = request.app.state.emulator
-    expected = emu.settings.admin_token
-    if expected:
-        given = request.headers.get("x-admin-token") or request.query_params.get("token") or ""
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and not given:
-            given = value.strip()
-        if not secrets.compare_digest(given.encode(), expected.encode()):
-            raise AdminError(401, "admin token required (X-Admin-Token header or ?token=)")
-    return emu
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    data = parse_json(await request.body()) if await request.body() else {}
-    if not isinstance(data, dict):
-        raise AdminError(400, "the body must be a JSON object")
-    return data
 
 
 def _ok(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
 
 
-async def health(request: Request) -> Response:
-    emu: Emulator = request.app.state.emulator
+async def health(emu: Emulator, request: Request) -> Response:
     return _ok(
         {
             "status": "ok",
             "version": __version__,
-            "pending": len(emu.store.locks),
-            "transactions": len(emu.store.transactions),
-            "scenarios": len(emu.stk.scenarios.by_name),
-            "default_scenario": emu.stk.scenarios.default.name,
-            "time_scale": emu.runtime.time_scale,
+            "pending": len(emu.stk.locks),
+            "transactions": len(emu.stk.records.by_key),
+            "scenarios": len(emu.scenarios.by_name),
+            "default_scenario": emu.scenarios.default.name,
+            "time_scale": emu.time_scale,
         }
     )
 
@@ -89,37 +68,37 @@ def _since(text: str | None) -> datetime | None:
     return moment
 
 
-async def transactions(request: Request) -> Response:
-    emu = _emu(request)
+async def transactions(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     q = request.query_params
     phone, state, since = q.get("phone"), q.get("state"), _since(q.get("since"))
     if state and state not in {s.value for s in State}:
         raise AdminError(400, f"state must be one of {[s.value for s in State]}")
     limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
     rows: list[dict[str, Any]] = []
-    for txn in reversed(list(emu.store.transactions.values())):
+    for txn in reversed(list(emu.stk.records.by_key.values())):
         if len(rows) >= limit:
             break
         if (phone and txn.phone != phone) or (state and txn.state.value != state):
             continue
         if since and txn.created_at < since:
             continue
-        rows.append(views.summary(txn, emu.runtime.scheduler.due_in(txn.checkout_request_id)))
+        rows.append(views.summary(txn, emu.lifecycle.due_in(txn.checkout_request_id)))
     return _ok({"transactions": rows})
 
 
 def _txn(emu: Emulator, request: Request):  # noqa: ANN202
     checkout_id = request.path_params["checkout_id"]
-    txn = emu.store.transactions.get(checkout_id)
+    txn = emu.stk.records.by_key.get(checkout_id)
     if txn is None:
         raise AdminError(404, f"no transaction {checkout_id}")
     return txn
 
 
-async def transaction(request: Request) -> Response:
-    emu = _emu(request)
+async def transaction(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     txn = _txn(emu, request)
-    return _ok(views.detail(txn, emu.runtime.scheduler.due_in(txn.checkout_request_id)))
+    return _ok(views.detail(txn, emu.lifecycle.due_in(txn.checkout_request_id)))
 
 
 def _outcome(data: dict[str, Any]) -> tuple[int | str, str]:
@@ -139,46 +118,48 @@ def _outcome(data: dict[str, Any]) -> tuple[int | str, str]:
     return code, desc
 
 
-async def decide(request: Request) -> Response:
-    emu = _emu(request)
+async def decide(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     txn = _txn(emu, request)
-    code, desc = _outcome(await _body(request))
-    if emu.runtime.decide(txn.checkout_request_id, code, desc) is None:
+    code, desc = _outcome(await read_body(request))
+    if emu.lifecycle.decide(txn.checkout_request_id, code, desc) is None:
         raise AdminError(409, f"{txn.checkout_request_id} has already ended ({txn.result_code})")
     return _ok(views.detail(txn))
 
 
-async def fast_forward(request: Request) -> Response:
-    emu = _emu(request)
+async def fast_forward(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     checkout_id = request.path_params.get("checkout_id")
     if checkout_id:
         txn = _txn(emu, request)
         if txn.is_final:
             raise AdminError(409, f"{checkout_id} has already ended")
-    return _ok({"fast_forwarded": emu.runtime.fast_forward(checkout_id)})
+    return _ok({"fast_forwarded": emu.lifecycle.fast_forward(checkout_id)})
 
 
-async def reset(request: Request) -> Response:
-    _emu(request).reset()
+async def reset(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    emu.reset()
     return _ok({"reset": True})
 
 
 def _scenario_list(emu: Emulator) -> dict[str, Any]:
-    default = emu.stk.scenarios.default.name
+    default = emu.scenarios.default.name
     return {
         "default": default,
         "scenarios": [
-            views.scenario(s, s.name == default) for s in emu.stk.scenarios.by_name.values()
+            views.scenario(s, s.name == default) for s in emu.scenarios.by_name.values()
         ],
     }
 
 
-async def scenarios(request: Request) -> Response:
-    return _ok(_scenario_list(_emu(request)))
+async def scenarios(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    return _ok(_scenario_list(emu))
 
 
-async def reload_scenarios(request: Request) -> Response:
-    emu = _emu(request)
+async def reload_scenarios(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     try:
         emu.reload_scenarios()
     except (ScenarioError, UnknownScenario) as exc:
@@ -186,9 +167,9 @@ async def reload_scenarios(request: Request) -> Response:
     return _ok(_scenario_list(emu))
 
 
-async def set_default(request: Request) -> Response:
-    emu = _emu(request)
-    name = (await _body(request)).get("name")
+async def set_default(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    name = (await read_body(request)).get("name")
     try:
         emu.set_default(str(name))
     except UnknownScenario:
@@ -197,12 +178,12 @@ async def set_default(request: Request) -> Response:
     return _ok(_scenario_list(emu))
 
 
-async def queue(request: Request) -> Response:
-    emu = _emu(request)
+async def queue(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     if request.method == "DELETE":
-        emu.store.queued.clear()
+        emu.stk.queued.clear()
     elif request.method == "POST":
-        data = await _body(request)
+        data = await read_body(request)
         phone, count = data.get("phone"), data.get("count", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
             raise AdminError(400, "count must be a whole number from 1 to 10000")
@@ -213,37 +194,43 @@ async def queue(request: Request) -> Response:
         except UnknownScenario:
             raise AdminError(404, f"no outcome scenario named {data.get('scenario')!r}") from None
     if request.method != "GET":
-        emu.runtime.events.publish("queue")
+        emu.events.publish("queue")
     return _ok(_queue_list(emu))
 
 
 def _queue_list(emu: Emulator) -> dict[str, Any]:
-    queued = emu.store.queued.items()
+    queued = emu.stk.queued.items()
     return {"queue": [{"phone": p, "scenarios": list(names)} for p, names in queued if names]}
 
 
-async def time_state(request: Request) -> Response:
-    emu = _emu(request)
+async def time_state(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     if request.method == "POST":
-        scale = (await _body(request)).get("scale")
+        scale = (await read_body(request)).get("scale")
         if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale < 0:
             raise AdminError(400, "scale must be a number >= 0")
-        emu.runtime.time_scale = float(scale)
-    sched = emu.runtime.scheduler
+        emu.time_scale = float(scale)
+    sched = emu.lifecycle.scheduler
     return _ok(
         {
             "now": emu.clock.now().isoformat(),
-            "time_scale": emu.runtime.time_scale,
+            "time_scale": emu.time_scale,
             "scheduled": sorted(
-                ({"key": k, "due_in": round(sched.due_in(k) or 0.0, 3)} for k in sched.keys()),
+                ({"key": _job(k), "due_in": round(sched.due_in(k) or 0.0, 3)}
+                 for k in sched.keys()),
                 key=lambda j: j["due_in"],
             )[:1000],
         }
     )
 
 
-async def expire_tokens(request: Request) -> Response:
-    emu = _emu(request)
+def _job(key: object) -> str:
+    """A scheduler key as the admin API has always shown it ("dup:" + id for a duplicate)."""
+    return f"dup:{key[1]}" if isinstance(key, tuple) else str(key)
+
+
+async def expire_tokens(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
     return _ok({"expired": emu.oauth.expire_all(emu.clock.now())})
 
 
@@ -252,22 +239,21 @@ KEEPALIVE = 15.0  # seconds between comment lines that keep proxies from closing
 
 def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, Any] | None:
     if kind == "transaction":
-        txn = emu.store.transactions.get(checkout_id or "")
-        return None if txn is None else views.detail(txn, emu.runtime.scheduler.due_in(
-            txn.checkout_request_id))
+        txn = emu.stk.records.by_key.get(checkout_id or "")
+        if txn is None:
+            return None
+        return views.detail(txn, emu.lifecycle.due_in(txn.checkout_request_id))
     if kind == "scenarios":
         return _scenario_list(emu)
     if kind == "queue":
         return _queue_list(emu)
     if kind == "faults":
-        from emulator.admin.faults import listing  # faults.py builds on this module
-
         return listing(emu)
     return {}
 
 
 async def _stream(emu: Emulator) -> AsyncIterator[str]:
-    queue = emu.runtime.events.subscribe()
+    queue = emu.events.subscribe()
     try:
         yield "retry: 1000\n\n"
         while True:
@@ -280,12 +266,12 @@ async def _stream(emu: Emulator) -> AsyncIterator[str]:
             if data is not None:
                 yield f"event: {event.kind}\ndata: {json.dumps(data)}\n\n"
     finally:
-        emu.runtime.events.unsubscribe(queue)
+        emu.events.unsubscribe(queue)
 
 
-async def events(request: Request) -> Response:
+async def events(emu: Emulator, request: Request) -> Response:
     """Server-sent events: every journal change as it happens (the dashboard's live feed)."""
-    emu = _emu(request)
+    guard(emu.settings, request)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(_stream(emu), media_type="text/event-stream", headers=headers)
 
@@ -293,11 +279,10 @@ async def events(request: Request) -> Response:
 INBOX_SIZE = 200  # callbacks kept per inbox name
 
 
-async def inbox(request: Request) -> Response:
+async def inbox(emu: Emulator, request: Request) -> Response:
     """A callback receiver for demos and trials without a shop backend; always open."""
-    emu: Emulator = request.app.state.emulator
     name = request.path_params["name"]
-    box = emu.store.inbox.setdefault(name, deque(maxlen=INBOX_SIZE))
+    box = emu.inbox.setdefault(name, deque(maxlen=INBOX_SIZE))
     if request.method == "POST":
         raw = await request.body()
         body = parse_json(raw)
@@ -315,26 +300,32 @@ async def inbox(request: Request) -> Response:
     return _ok({"name": name, "callbacks": list(box)})
 
 
-async def admin_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AdminError)
-    return JSONResponse({"error": exc.message}, status_code=exc.status)
 
 
 P = "/_emulator"
-routes = [
-    Route(f"{P}/health", health, methods=["GET"]),
-    Route(f"{P}/transactions", transactions, methods=["GET"]),
-    Route(f"{P}/transactions/{{checkout_id}}", transaction, methods=["GET"]),
-    Route(f"{P}/transactions/{{checkout_id}}/decide", decide, methods=["POST"]),
-    Route(f"{P}/transactions/{{checkout_id}}/fast-forward", fast_forward, methods=["POST"]),
-    Route(f"{P}/fast-forward", fast_forward, methods=["POST"]),
-    Route(f"{P}/reset", reset, methods=["POST"]),
-    Route(f"{P}/scenarios", scenarios, methods=["GET"]),
-    Route(f"{P}/scenarios/reload", reload_scenarios, methods=["POST"]),
-    Route(f"{P}/scenarios/default", set_default, methods=["PUT", "POST"]),
-    Route(f"{P}/queue", queue, methods=["GET", "POST", "DELETE"]),
-    Route(f"{P}/time", time_state, methods=["GET", "POST"]),
-    Route(f"{P}/tokens/expire", expire_tokens, methods=["POST"]),
-    Route(f"{P}/inbox/{{name}}", inbox, methods=["GET", "POST", "DELETE"]),
-    Route(f"{P}/events", events, methods=["GET"]),
-]
+
+
+def routes(emu: Emulator) -> list[BaseRoute]:
+    """The control plane under /_emulator/, the dashboard and the OpenAPI document; each
+    handler is handed the emulator it works on."""
+    return [
+        Route(f"{P}/health", partial(health, emu), methods=["GET"]),
+        Route(f"{P}/transactions", partial(transactions, emu), methods=["GET"]),
+        Route(f"{P}/transactions/{{checkout_id}}", partial(transaction, emu), methods=["GET"]),
+        Route(f"{P}/transactions/{{checkout_id}}/decide", partial(decide, emu), methods=["POST"]),
+        Route(f"{P}/transactions/{{checkout_id}}/fast-forward", partial(fast_forward, emu),
+              methods=["POST"]),
+        Route(f"{P}/fast-forward", partial(fast_forward, emu), methods=["POST"]),
+        Route(f"{P}/reset", partial(reset, emu), methods=["POST"]),
+        Route(f"{P}/scenarios", partial(scenarios, emu), methods=["GET"]),
+        Route(f"{P}/scenarios/reload", partial(reload_scenarios, emu), methods=["POST"]),
+        Route(f"{P}/scenarios/default", partial(set_default, emu), methods=["PUT", "POST"]),
+        Route(f"{P}/queue", partial(queue, emu), methods=["GET", "POST", "DELETE"]),
+        Route(f"{P}/time", partial(time_state, emu), methods=["GET", "POST"]),
+        Route(f"{P}/tokens/expire", partial(expire_tokens, emu), methods=["POST"]),
+        Route(f"{P}/inbox/{{name}}", partial(inbox, emu), methods=["GET", "POST", "DELETE"]),
+        Route(f"{P}/events", partial(events, emu), methods=["GET"]),
+        *fault_routes(emu),
+        *dashboard.routes,
+        *openapi.routes,
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from emulator.daraja.stk.models import CallbackAttempt, Transaction
+from emulator.daraja.stk.models import Transaction
 from emulator.daraja.stk.rules import prompt_text
+from emulator.kernel.delivery import Attempt
 from emulator.scenario.model import Scenario
 
 
@@ -35,7 +37,7 @@ def summary(txn: Transaction, due_in: float | None = None) -> dict[str, Any]:
     }
 
 
-def attempt(a: CallbackAttempt) -> dict[str, Any]:
+def attempt(a: Attempt) -> dict[str, Any]:
     return {
         "at": _iso(a.at),
         "url": a.url,
@@ -43,7 +45,7 @@ def attempt(a: CallbackAttempt) -> dict[str, Any]:
         "error": a.error,
         "latency_ms": a.latency_ms,
         "response_body": a.response_body,
-        "payload": a.payload,
+        "payload": json.loads(a.sent) if a.sent else None,  # the JSON posted, parsed
         "sent": a.sent,  # the exact JSON text posted (the payload re-encoded loses "1.00")
     }
 

@@ -1,15 +1,14 @@
 """Which fault, if any, a request gets: admin rules first (FIFO), then the rate limit.
 
-Scenario-file faults need the request's phone, so the STK backend's caller asks for them
-separately, once the body is read (see `FaultBook.for_phone`).
+Scenario-file faults need the request's phone, so the gate asks for them separately, once the
+body is read (see `FaultBook.for_phone`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from emulator.faults.model import Endpoint, FaultKind, FaultRule
-from emulator.scenario.model import Scenario
+from emulator.faults.model import Endpoint, FaultKind, FaultRule, FaultSpec
 
 
 class FaultBook:
@@ -57,14 +56,12 @@ class FaultBook:
         counts[consumer_key] = counts.get(consumer_key, 0) + 1
         return counts[consumer_key] > self.rate_limit
 
-    def for_phone(self, scenario: Scenario | None, phone: str) -> FaultKind | None:
-        """A fault scenario's kind if it still applies to this phone (its `times` not used up)."""
-        if scenario is None or scenario.fault is None:
-            return None
-        times = scenario.fault.times
-        key = (scenario.name, phone)
+    def for_phone(self, name: str, spec: FaultSpec, phone: str) -> FaultKind | None:
+        """Fault scenario `name`'s kind if it still applies to this phone (`times` not used up)."""
+        times = spec.times
+        key = (name, phone)
         if times is not None:
             if self._used.get(key, 0) >= times:
                 return None
             self._used[key] = self._used.get(key, 0) + 1
-        return scenario.fault.kind
+        return spec.kind

@@ -1,16 +1,24 @@
 """Checking a Daraja request for faults: once on arrival (admin rules, rate limit) and once its
-body is known (fault scenarios matched by phone). Raises FaultTriggered; app.py renders it."""
+subject is known (fault scenarios matched by phone). Raises FaultTriggered; `responses.render`
+turns it into what the client sees. Knows no API family: what it needs is handed to it."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable
 
 from starlette.requests import Request
 
-from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind
+from emulator.faults.book import FaultBook
+from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultSpec
+from emulator.kernel.clock import Clock
+from emulator.kernel.events import EventBus
+
+# the fault scenario for (endpoint, phone, amount, account reference): (name, spec), or None
+FaultFinder = Callable[[Endpoint, str, "int | None", str], "tuple[str, FaultSpec] | None"]
+ConsumerOf = Callable[[str], "str | None"]  # access token -> its consumer key, None if unknown
 
 
 class FaultTriggered(Exception):
@@ -19,68 +27,59 @@ class FaultTriggered(Exception):
         super().__init__(f"{kind.value} ({why})")
 
 
-def _consumer_key(request: Request, emu: Any) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() == "bearer":
-        token = emu.store.tokens.get(value.strip())
-        return token.consumer_key if token else None
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return None
-    return None
+class FaultGate:
+    def __init__(
+        self,
+        book: FaultBook,
+        clock: Clock,
+        events: EventBus,
+        consumer_of: ConsumerOf,
+        find: FaultFinder,
+    ) -> None:
+        self.book = book
+        self._clock = clock
+        self._events = events
+        self._consumer_of = consumer_of
+        self._find = find
 
-
-async def on_arrival(request: Request, endpoint: Endpoint) -> None:
-    """Admin-set faults and the rate limit, before the request is even authenticated."""
-    emu = request.app.state.emulator
-    book = emu.faults
-    if not book.rules and book.rate_limit is None:
-        return
-    now = emu.clock.now()
-    if book.over_limit(_consumer_key(request, emu), now):
-        raise FaultTriggered(FaultKind.SPIKE_ARREST, f"over --rate-limit {book.rate_limit}/s")
-    rule = book.take(endpoint, now)
-    if rule is not None:
-        emu.runtime.events.publish("faults")  # watchers see the count go down
-        await _apply(rule.kind, rule.seconds, f"admin fault #{rule.id}")
-
-
-async def on_body(request: Request, endpoint: Endpoint, body: Any) -> None:
-    """Fault scenarios, matched by the phone (and amount, account reference) of the request."""
-    emu = request.app.state.emulator
-    phone, amount, reference = _subject(emu, endpoint, body)
-    if phone is None:
-        return
-    scenario = emu.stk.scenarios.fault_for(endpoint, phone, amount, reference)
-    kind = emu.faults.for_phone(scenario, phone)
-    if kind is not None and scenario is not None and scenario.fault is not None:
-        await _apply(kind, scenario.fault.seconds, f"scenario '{scenario.name}'")
-
-
-def _subject(emu: Any, endpoint: Endpoint, body: Any) -> tuple[str | None, int | None, str]:
-    """Phone, amount and account reference a fault scenario may match on, read leniently."""
-    if not isinstance(body, dict):
-        return None, None, ""
-    if endpoint is Endpoint.QUERY:
-        txn = emu.store.transactions.get(str(body.get("CheckoutRequestID")))
-        if txn is None:
-            return None, None, ""
-        return txn.phone, txn.request.amount, txn.request.account_reference
-    return str(body.get("PhoneNumber")), _amount(body.get("Amount")), str(
-        body.get("AccountReference", ""))
-
-
-def _amount(value: Any) -> int | None:
-    """A plausible whole amount, or None (never an exception: the body is not validated yet)."""
-    if isinstance(value, bool):
+    def _consumer_key(self, request: Request) -> str | None:
+        scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return self._consumer_of(value.strip())
+        if scheme.lower() == "basic":
+            try:
+                return base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
-        return int(value)
-    return None
+
+    async def on_arrival(self, request: Request, endpoint: Endpoint) -> None:
+        """Admin-set faults and the rate limit, before the request is even authenticated."""
+        book = self.book
+        if not book.rules and book.rate_limit is None:
+            return
+        now = self._clock.now()
+        if book.over_limit(self._consumer_key(request), now):
+            raise FaultTriggered(FaultKind.SPIKE_ARREST, f"over --rate-limit {book.rate_limit}/s")
+        rule = book.take(endpoint, now)
+        if rule is not None:
+            self._events.publish("faults")  # watchers see the count go down
+            await _apply(rule.kind, rule.seconds, f"admin fault #{rule.id}")
+
+    async def on_subject(
+        self, endpoint: Endpoint, phone: str | None, amount: int | None, reference: str
+    ) -> None:
+        """Fault scenarios, matched by the phone (and amount, account reference) a family read
+        leniently from the request; no phone, no match."""
+        if phone is None:
+            return
+        found = self._find(endpoint, phone, amount, reference)
+        if found is None:
+            return
+        name, spec = found
+        kind = self.book.for_phone(name, spec, phone)
+        if kind is not None:
+            await _apply(kind, spec.seconds, f"scenario '{name}'")
 
 
 async def _apply(kind: FaultKind, seconds: float, why: str) -> None:

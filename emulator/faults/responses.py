@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from emulator.faults.gate import FaultTriggered
 from emulator.faults.model import FaultKind
 from emulator.kernel.errors import (
     MERCHANT_UNKNOWN,
@@ -16,19 +17,15 @@ from emulator.kernel.errors import (
     InternalError,
     InvalidAccessToken,
     ProcessingError,
+    QuotaViolation,
+    SpikeArrest,
 )
+from emulator.kernel.texts import EDGE_403_HTML, GATEWAY_FAULT
+from emulator.kernel.web import envelope
 
 log = logging.getLogger("emulator.faults")
 
 
-class SpikeArrest(DarajaError):
-    code = "500.003.02"
-    message = "Error Occurred: Spike Arrest Violation"
-
-
-class QuotaViolation(DarajaError):
-    code = "500.003.03"
-    message = "Quota Violation"
 
 
 # maps a fault answered in Daraja's own envelope -> the error it raises
@@ -40,23 +37,7 @@ ENVELOPE_FAULTS: dict[FaultKind, type[DarajaError] | DarajaError] = {
     FaultKind.MERCHANT_UNKNOWN: ProcessingError(MERCHANT_UNKNOWN),
 }
 
-EDGE_403_HTML = (
-    '<html style="height:100%"><head><META NAME="ROBOTS" CONTENT="NOINDEX, NOFOLLOW">'
-    '<meta name="format-detection" content="telephone=no"><meta name="viewport" '
-    'content="initial-scale=1.0"><meta http-equiv="X-UA-Compatible" content="IE=edge,chrome=1">'
-    '</head><body style="margin:0px;height:100%"><iframe id="main-iframe" '
-    'src="/_Incapsula_Resource?CWUDNSAI=22&xinfo=0-0-0%200NNN%20RT(0%200)%20q(0%20-1%20-1%20-1)'
-    '%20r(0%20-1)%20B12(4,315,0)%20U18&incident_id=0-000000000000000000&edet=12&cinfo=04000000" '
-    'frameborder=0 width="100%" height="100%" marginheight="0px" marginwidth="0px">'
-    "Request unsuccessful. Incapsula incident ID: 0-000000000000000000</iframe></body></html>"
-)
 
-GATEWAY_FAULT = {
-    "fault": {
-        "faultstring": "The Service is temporarily unavailable",
-        "detail": {"errorcode": "messaging.adaptors.http.flow.ServiceUnavailable"},
-    }
-}
 
 
 def envelope_error(kind: FaultKind) -> DarajaError | None:
@@ -117,3 +98,21 @@ def gateway_response(kind: FaultKind) -> Response:
     if kind is FaultKind.DROP:
         return DropConnection()
     raise ValueError(f"{kind} is not a gateway fault")
+
+
+def render(fault: FaultTriggered, request_id: str) -> tuple[Response, int | None, str]:
+    """What the client sees for a fault, with the status and detail for the request log
+    (status None: no answer at all). The one place a fault becomes a response."""
+    kind, why = fault.kind, fault.why
+    error = envelope_error(kind)
+    if error is not None:
+        detail = f"fault {kind.value} ({why}): {error.code}"
+        return envelope(error, request_id), error.status, detail
+    if kind is FaultKind.DROP_MID_BODY:
+        body = {"requestId": request_id, "errorCode": InternalError.code,
+                "errorMessage": InternalError.message}
+        return DropMidBody(body, 500), 500, f"fault {kind.value} ({why}): closed mid-body"
+    response = gateway_response(kind)
+    if kind is FaultKind.DROP:
+        return response, None, f"fault drop ({why}): connection closed, no answer"
+    return response, response.status_code, f"fault {kind.value} ({why})"

@@ -1,4 +1,7 @@
-"""Posting result callbacks through httppost. It never raises: every outcome is a record."""
+"""Posting bytes to a URL through httppost: the kernel's only HTTP-client room.
+
+It never raises: every outcome is an `Attempt`, a neutral record any family keeps as it likes.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,32 @@ import logging
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 import certifi
 
-from emulator.daraja.stk.models import CallbackAttempt
-from emulator.daraja.stk.wire import encode_callback
 from emulator.kernel.clock import Clock
 from emulator.kernel.hostmap import map_host, unreachable_hint
 from emulator.kernel.httppost import ConnectFailed, Poster, PostError, PostTimeout
 
-log = logging.getLogger("emulator.kernel.delivery")
+log = logging.getLogger("emulator.callbacks")
 MAX_RECORDED_BODY = 2048  # characters of a receiver's answer kept in the journal
 HEADERS = "Content-Type: application/json\r\nUser-Agent: Daraja-Emulator\r\n"
 MAX_IN_FLIGHT = 256  # posts at once; later ones wait their turn
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST, as it went."""
+
+    at: datetime
+    url: str  # where it went (after --callback-host-map)
+    status: int | None  # HTTP status, None when no answer came
+    error: str | None  # why no answer came (refused, timeout, ...)
+    latency_ms: float
+    response_body: str  # the receiver's answer, cut to MAX_RECORDED_BODY characters
+    sent: str  # the exact text posted
 
 
 def tls_context() -> ssl.SSLContext:
@@ -27,8 +42,8 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-class CallbackSender:
-    """One shared client for all callbacks, so keep-alive connections are reused."""
+class Delivery:
+    """One shared client for all posts, so keep-alive connections are reused."""
 
     def __init__(
         self,
@@ -37,23 +52,23 @@ class CallbackSender:
         host_map: Mapping[str, str] | None = None,
     ) -> None:
         self._clock = clock
-        self._host_map = host_map or {}  # CallBackURL host -> the host to post to instead
+        self._host_map = host_map or {}  # URL host -> the host to post to instead
         self._poster = Poster(timeout, tls_context(), MAX_IN_FLIGHT)
 
-    async def post(self, url: str, payload: dict[str, Any]) -> CallbackAttempt:
-        """POST the payload once and record how it went; failures become the record's error."""
+    async def post(self, url: str, body: bytes, label: str = "") -> Attempt:
+        """POST the JSON body once and record how it went; failures become the record's error.
+        `label` names what was posted in the log line (a CheckoutRequestID, say)."""
         url = map_host(url, self._host_map)
         at = self._clock.now()
         start = time.perf_counter()
         status: int | None = None
         error: str | None = None
-        body = ""
-        sent = encode_callback(payload)
+        answer_text = ""
         try:
-            answer = await self._poster.post(url, sent, HEADERS)
+            answer = await self._poster.post(url, body, HEADERS)
             status = answer.status
-            body = answer.body[: MAX_RECORDED_BODY * 4].decode("utf-8", "replace")
-            body = body[:MAX_RECORDED_BODY]
+            answer_text = answer.body[: MAX_RECORDED_BODY * 4].decode("utf-8", "replace")
+            answer_text = answer_text[:MAX_RECORDED_BODY]
         except PostTimeout as exc:
             error = f"timeout: the receiver did not answer in time ({exc})"
         except ConnectFailed as exc:
@@ -63,21 +78,14 @@ class CallbackSender:
         except Exception as exc:  # a receiver must never crash the emulator
             error = f"{type(exc).__name__}: {exc}"
         latency = (time.perf_counter() - start) * 1000
-        attempt = CallbackAttempt(
-            at, url, status, error, round(latency, 1), body, payload, sent.decode()
-        )
         log.info(
             "callback %s -> %s %s (%.0f ms)",
-            _checkout_id(payload),
+            label or "?",
             url,
             status if status is not None else error,
             latency,
         )
-        return attempt
+        return Attempt(at, url, status, error, round(latency, 1), answer_text, body.decode())
 
     async def aclose(self) -> None:
         await self._poster.aclose()
-
-
-def _checkout_id(payload: dict[str, Any]) -> str:
-    return str(payload.get("Body", {}).get("stkCallback", {}).get("CheckoutRequestID", "?"))

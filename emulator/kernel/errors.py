@@ -10,6 +10,8 @@ Exception tree::
     ├── InvalidAccessToken           404.001.03 (missing, unknown or expired Bearer token)
     ├── ResourceNotFound             404.001.01 (unknown path)
     ├── MethodNotAllowed             405.001
+    ├── SpikeArrest                  500.003.02 (the gateway's rate policy)
+    ├── QuotaViolation               500.003.03
     ├── ProcessingError              500.001.1001 (Wrong credentials, Merchant does not exist,
     │                                 Unable to lock subscriber, The transaction is being processed)
     └── InternalError                500.003.1001 (a bug of ours; never expected)
@@ -19,6 +21,8 @@ Only `render` (in the app layer) turns these into HTTP; the domain raises them a
 """
 
 from __future__ import annotations
+
+from emulator.kernel import texts
 
 
 class DarajaError(Exception):
@@ -84,6 +88,16 @@ class ProcessingError(DarajaError):
     code = "500.001.1001"
 
 
+class SpikeArrest(DarajaError):
+    code = "500.003.02"
+    message = texts.SPIKE_ARREST
+
+
+class QuotaViolation(DarajaError):
+    code = "500.003.03"
+    message = texts.QUOTA_VIOLATION
+
+
 class InternalError(DarajaError):
     code = "500.003.1001"
     message = "Internal Server Error"
@@ -93,9 +107,9 @@ class UnknownCredentials(Exception):
     """Well-formed Basic credentials that no configured app owns: Daraja sends 400, empty body."""
 
 
-WRONG_CREDENTIALS = "Wrong credentials"
-MERCHANT_UNKNOWN = "Merchant does not exist"
-SUBSCRIBER_LOCKED = (
-    "Unable to lock subscriber, a transaction is already in process for the current subscriber"
-)
-BEING_PROCESSED = "The transaction is being processed"
+
+# the texts, kept in the one catalogue (texts.py), re-exported where errors are raised
+WRONG_CREDENTIALS = texts.WRONG_CREDENTIALS
+MERCHANT_UNKNOWN = texts.MERCHANT_UNKNOWN
+SUBSCRIBER_LOCKED = texts.SUBSCRIBER_LOCKED
+BEING_PROCESSED = texts.BEING_PROCESSED

@@ -1,66 +1,85 @@
-"""The --state file: transactions and tokens in SQLite, so a restart (even kill -9) loses nothing.
+"""The --state file: rows of plain JSON in SQLite, so a restart (even kill -9) loses nothing.
 
 Each change is one committed write in WAL mode: a killed process leaves the last committed state,
-never half a record. Records are pickled dataclasses; the file is local, trusted data.
+never half a record. Rows are JSON that each family's codec reads back (no pickles: a class
+change cannot break the file and a writable file cannot run code). The file is made 0600.
 """
 
 from __future__ import annotations
 
-import pickle
+import os
 import sqlite3
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from emulator.daraja.stk.models import Transaction
-from emulator.kernel.store import Token
+import orjson
 
+FORMAT = "2"  # the row format; files of format 1 held pickles
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS transactions (id TEXT PRIMARY KEY, seq INTEGER, record BLOB);
-CREATE TABLE IF NOT EXISTS tokens (value TEXT PRIMARY KEY, consumer_key TEXT, expires_at TEXT);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS rows (
+    kind TEXT, key TEXT, seq INTEGER, row TEXT, PRIMARY KEY (kind, key));
 """
+
+
+class StateFileError(Exception):
+    """The state file cannot be used; the message says what to do."""
 
 
 class StateFile:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM transactions").fetchone()[0]
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)  # never readable by others
+        os.close(fd)
+        os.chmod(path, 0o600)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._check_format(path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+        except sqlite3.DatabaseError as exc:
+            raise StateFileError(
+                f"state file {path} is not a Daraja Emulator state file ({exc}); "
+                "delete it or start without --state") from None
+        self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM rows").fetchone()[0]
 
-    def save(self, txn: Transaction) -> None:
+    def _check_format(self, path: Path) -> None:
+        tables = {name for (name,) in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        found = None
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            found = row[0] if row else None
+        if "transactions" in tables or (found is not None and found != FORMAT):
+            raise StateFileError(
+                f"state file {path} was written by an older version of the emulator; "
+                "delete it or start without --state")
+        if tables - {"meta", "rows"}:
+            raise StateFileError(
+                f"state file {path} is not a Daraja Emulator state file; "
+                "delete it or start without --state")
+
+    def save(self, kind: str, key: str, row: dict[str, Any]) -> None:
         self._seq += 1
         self._db.execute(
-            "INSERT INTO transactions (id, seq, record) VALUES (?, ?, ?) ON CONFLICT(id) "
-            "DO UPDATE SET record = excluded.record",
-            (txn.checkout_request_id, self._seq, pickle.dumps(txn, pickle.HIGHEST_PROTOCOL)),
+            "INSERT INTO rows (kind, key, seq, row) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(kind, key) DO UPDATE SET row = excluded.row",
+            (kind, key, self._seq, orjson.dumps(row).decode()),
         )
 
-    def remove(self, checkout_ids: list[str]) -> None:
-        self._db.executemany("DELETE FROM transactions WHERE id = ?", [(i,) for i in checkout_ids])
+    def remove(self, kind: str, keys: list[str]) -> None:
+        self._db.executemany(
+            "DELETE FROM rows WHERE kind = ? AND key = ?", [(kind, k) for k in keys])
 
-    def clear(self) -> None:
-        self._db.execute("DELETE FROM transactions")
+    def clear(self, kind: str) -> None:
+        self._db.execute("DELETE FROM rows WHERE kind = ?", (kind,))
 
-    def save_token(self, token: Token) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
-            (token.value, token.consumer_key, token.expires_at.isoformat()),
-        )
-
-    def transactions(self) -> list[Transaction]:
-        """Every stored transaction, oldest first."""
-        rows = self._db.execute("SELECT record FROM transactions ORDER BY seq")
-        return [pickle.loads(record) for (record,) in rows]
-
-    def tokens(self, now: datetime) -> list[Token]:
-        """Tokens still valid at `now`; expired ones are dropped from the file."""
-        self._db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now.isoformat(),))
-        rows = self._db.execute(  # in expiry order, as OAuthBackend's pruning expects
-            "SELECT value, consumer_key, expires_at FROM tokens ORDER BY expires_at"
-        )
-        return [Token(v, k, datetime.fromisoformat(e)) for v, k, e in rows]
+    def rows(self, kind: str) -> list[dict[str, Any]]:
+        """Every row of a kind, oldest first."""
+        cursor = self._db.execute("SELECT row FROM rows WHERE kind = ? ORDER BY seq", (kind,))
+        return [orjson.loads(row) for (row,) in cursor]
 
     def close(self) -> None:
         self._db.close()

@@ -1,88 +1,93 @@
-"""All mutable emulator state in one object; `reset()` empties it, tokens excepted.
+"""Records of one kind, keyed, with a bounded history: the kernel's store, knowing no family.
 
-An optional `Journal` (the --state file) is told of every change, so state survives a restart.
+A family hands in a `Codec` (record <-> JSON row) and gets a `Records` that keeps its open
+records, the newest `keep` finished ones (older ones are forgotten, oldest first), and writes
+every change through to the --state file when there is one.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
-from typing import NamedTuple, Protocol
+from collections.abc import Iterator
+from typing import Any, Generic, Protocol, TypeVar
 
-from emulator.daraja.stk.models import Transaction
-
-
-class Token(NamedTuple):
-    """An issued access token; a tuple of plain values, so the cyclic GC never tracks it (an
-    hour of tokens under load is a hundred thousand of them)."""
-
-    value: str
-    consumer_key: str
-    expires_at: datetime
+R = TypeVar("R")
+Row = dict[str, Any]
 
 
-RequestRecord = tuple[datetime, str, str, "int | None", str]
+class Persistence(Protocol):
+    """Where rows are written for durability; see persistence.StateFile."""
+
+    def save(self, kind: str, key: str, row: Row) -> None: ...
+    def remove(self, kind: str, keys: list[str]) -> None: ...
+    def clear(self, kind: str) -> None: ...
+    def rows(self, kind: str) -> list[Row]: ...
 
 
-class Journal(Protocol):
-    """Where changes are written for durability; see persistence.StateFile."""
+class Codec(Protocol[R]):
+    """How a family's record becomes a JSON row and back (plain values only, no code)."""
 
-    def save(self, txn: Transaction) -> None: ...
-    def remove(self, checkout_ids: list[str]) -> None: ...
-    def clear(self) -> None: ...
-    def save_token(self, token: Token) -> None: ...
+    kind: str  # the rows' label in the state file, e.g. "stk"
+
+    def key(self, record: R) -> str: ...
+    def to_row(self, record: R) -> Row: ...
+    def from_row(self, row: Row) -> R: ...
 
 
-class Store:
-    """Plain data; behaviour lives in the backends that own the rules."""
+class Records(Generic[R]):
+    def __init__(self, codec: Codec[R], keep: int, persistence: Persistence | None = None) -> None:
+        self._codec = codec
+        self.keep = keep  # finished records kept for queries and inspection
+        self._persistence = persistence
+        self.by_key: dict[str, R] = {}  # maps key -> record, oldest first
+        self._finished: deque[str] = deque()  # keys of finished records, in finishing order
 
-    def __init__(self, journal_size: int = 10_000, journal: Journal | None = None) -> None:
-        self.journal_size = journal_size
-        self.journal = journal
-        self.tokens: dict[str, Token] = {}  # maps access token -> its app and expiry
-        self._empty()
+    def __len__(self) -> int:
+        return len(self.by_key)
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.by_key.values())
+
+    def get(self, key: str) -> R | None:
+        return self.by_key.get(key)
+
+    def add(self, record: R) -> None:
+        """A new open record, written through."""
+        self.by_key[self._codec.key(record)] = record
+        self.save(record)
+
+    def put(self, record: R, *, finished: bool) -> None:
+        """A record read back from the state file: kept, not written again."""
+        key = self._codec.key(record)
+        self.by_key[key] = record
+        if finished:
+            self._finished.append(key)
+
+    def save(self, record: R) -> None:
+        """Record a change (a new state, a delivery attempt) in the state file."""
+        if self._persistence is not None:
+            codec = self._codec
+            self._persistence.save(codec.kind, codec.key(record), codec.to_row(record))
+
+    def finish(self, record: R) -> None:
+        """The record is final: it joins the bounded history, evicting the oldest past `keep`."""
+        self._finished.append(self._codec.key(record))
+        self.save(record)
+        evicted = []
+        while len(self._finished) > self.keep:
+            evicted.append(self._finished.popleft())
+            self.by_key.pop(evicted[-1], None)
+        if evicted and self._persistence is not None:
+            self._persistence.remove(self._codec.kind, evicted)
 
     def reset(self) -> None:
-        self._empty()
-        if self.journal is not None:
-            self.journal.clear()
+        self.by_key = {}
+        self._finished.clear()
+        if self._persistence is not None:
+            self._persistence.clear(self._codec.kind)
 
-    def _empty(self) -> None:
-        self.transactions: dict[str, Transaction] = {}  # maps CheckoutRequestID -> transaction
-        self.locks: dict[str, str] = {}  # maps MSISDN -> CheckoutRequestID pending on that phone
-        self.completed: deque[str] = deque()  # CheckoutRequestIDs in completion order
-        self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> its callbacks
-        self.queued: dict[str | None, deque[str]] = {}  # maps MSISDN (None: any) -> scenarios
-        # (at, method, path, status, detail), newest last: plain tuples, which GC does not track
-        self.requests: deque[RequestRecord] = deque(maxlen=self.journal_size)
-
-    def add(self, txn: Transaction) -> None:
-        self.transactions[txn.checkout_request_id] = txn
-        if not txn.is_final:
-            self.locks[txn.phone] = txn.checkout_request_id
-        else:
-            self.completed.append(txn.checkout_request_id)
-        self.save(txn)
-
-    def save(self, txn: Transaction) -> None:
-        """Record a change to a transaction (new state, a callback attempt)."""
-        if self.journal is not None:
-            self.journal.save(txn)
-
-    def add_token(self, token: Token) -> None:
-        self.tokens[token.value] = token
-        if self.journal is not None:
-            self.journal.save_token(token)
-
-    def finish(self, txn: Transaction) -> None:
-        """Release the phone's lock and keep the journal within its bound (oldest first)."""
-        if self.locks.get(txn.phone) == txn.checkout_request_id:
-            del self.locks[txn.phone]
-        self.completed.append(txn.checkout_request_id)
-        self.save(txn)
-        evicted = []
-        while len(self.completed) > self.journal_size:
-            evicted.append(self.completed.popleft())
-            self.transactions.pop(evicted[-1], None)
-        if evicted and self.journal is not None:
-            self.journal.remove(evicted)
+    def restore(self) -> list[R]:
+        """Every stored record, oldest first, read back from the state file."""
+        if self._persistence is None:
+            return []
+        return [self._codec.from_row(row) for row in self._persistence.rows(self._codec.kind)]

@@ -1,4 +1,7 @@
-"""Daraja STK result codes and their exact wire texts.
+"""The one catalogue of Daraja's wire texts: result codes, error messages, acknowledgements and
+the pages of the layers in front of Daraja, exactly as captured (odd spellings included).
+
+Result codes:
 
 Texts follow live captures where they disagree with the docs (no trailing period on 1, 1019,
 1032, 1037; a period on 0 and 2001), see daraja-reference.md section 4.3.
@@ -48,3 +51,40 @@ def normalise(code: int | str) -> int | str:
 def describe(code: int | str) -> str | None:
     """The wire ResultDesc for a code, or None when the catalogue does not know it."""
     return RESULT_DESCRIPTIONS.get(code)
+
+
+# error messages of the {requestId, errorCode, errorMessage} envelope
+WRONG_CREDENTIALS = "Wrong credentials"
+MERCHANT_UNKNOWN = "Merchant does not exist"
+SUBSCRIBER_LOCKED = (
+    "Unable to lock subscriber, a transaction is already in process for the current subscriber"
+)
+BEING_PROCESSED = "The transaction is being processed"
+SPIKE_ARREST = "Error Occurred: Spike Arrest Violation"
+QUOTA_VIOLATION = "Quota Violation"
+
+# STK acknowledgements
+ACCEPTED = "Success. Request accepted for processing"
+QUERY_ACCEPTED = {
+    "typo": "The service request has been accepted successsfully",  # sic: the live wire text
+    "docs": "The service request has been accepted successfully",
+}
+
+# what the layers in front of Daraja answer (the edge's HTML page, the gateway's JSON fault)
+EDGE_403_HTML = (
+    '<html style="height:100%"><head><META NAME="ROBOTS" CONTENT="NOINDEX, NOFOLLOW">'
+    '<meta name="format-detection" content="telephone=no"><meta name="viewport" '
+    'content="initial-scale=1.0"><meta http-equiv="X-UA-Compatible" content="IE=edge,chrome=1">'
+    '</head><body style="margin:0px;height:100%"><iframe id="main-iframe" '
+    'src="/_Incapsula_Resource?CWUDNSAI=22&xinfo=0-0-0%200NNN%20RT(0%200)%20q(0%20-1%20-1%20-1)'
+    '%20r(0%20-1)%20B12(4,315,0)%20U18&incident_id=0-000000000000000000&edet=12&cinfo=04000000" '
+    'frameborder=0 width="100%" height="100%" marginheight="0px" marginwidth="0px">'
+    "Request unsuccessful. Incapsula incident ID: 0-000000000000000000</iframe></body></html>"
+)
+
+GATEWAY_FAULT = {
+    "fault": {
+        "faultstring": "The Service is temporarily unavailable",
+        "detail": {"errorcode": "messaging.adaptors.http.flow.ServiceUnavailable"},
+    }
+}

@@ -1,19 +1,25 @@
-"""Shared HTTP plumbing: bounded body reading and Daraja's error envelope."""
+"""Daraja HTTP plumbing every family shares: bounded body reading, JSON in and out, the error
+envelope and the request log. The kernel's starlette room."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from emulator.kernel.clock import Clock
 from emulator.kernel.errors import DarajaError, InvalidPayload
+from emulator.kernel.ids import IdSource
 
-log = logging.getLogger("emulator.kernel.web")
+log = logging.getLogger("emulator.http")
 _FLOAT_OR_NESTED = frozenset({float, dict, list})
 _DARAJA_HEADERS = frozenset({b"authorization", b"content-length", b"content-type"})
 _PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.~-]*")  # request.url.path is the path itself
@@ -120,12 +126,40 @@ def envelope(error: DarajaError, request_id: str) -> Response:
     return DarajaJSON(body, status_code=error.status)
 
 
-def log_request(request: Request, status: int | None, detail: str) -> None:
-    """One log line per Daraja request, also kept in the request journal (status None: no
-    answer was sent, the detail says why)."""
-    path = request.scope["path"]
-    if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: let Starlette do it
-        path = request.url.path
-    log.info("%s %s -> %s %s", request.method, path, status or "-", detail)
-    emu = request.app.state.emulator
-    emu.store.requests.append((emu.clock.now(), request.method, path, status, detail))
+RequestRecord = tuple[datetime, str, str, "int | None", str]  # (at, method, path, status, detail)
+
+
+class RequestLog:
+    """One log line per Daraja request, also kept (bounded, newest last) for /_emulator/requests.
+
+    Rows are plain tuples, which the garbage collector does not track, formatted when read.
+    """
+
+    def __init__(self, clock: Clock, size: int) -> None:
+        self._clock = clock
+        self.rows: deque[RequestRecord] = deque(maxlen=size)
+
+    def __call__(self, request: Request, status: int | None, detail: str) -> None:
+        """Log a request's answer (status None: no answer was sent, the detail says why)."""
+        path = request.scope["path"]
+        if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: let Starlette
+            path = request.url.path
+        log.info("%s %s -> %s %s", request.method, path, status or "-", detail)
+        self.rows.append((self._clock.now(), request.method, path, status, detail))
+
+    def clear(self) -> None:
+        self.rows.clear()
+
+
+@dataclass(frozen=True)
+class Plumbing:
+    """What every Daraja route needs of the kernel, handed to each family's route factory."""
+
+    clock: Clock
+    ids: IdSource
+    log: RequestLog
+    max_body_bytes: int
+
+    def error(self, error: DarajaError) -> Response:
+        """The error's envelope with a fresh requestId."""
+        return envelope(error, self.ids.request_id())

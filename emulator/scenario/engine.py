@@ -24,6 +24,7 @@ class UnknownScenario(KeyError):
 class Choice:
     scenario: Scenario
     reason: str  # shown in the journal: why this scenario
+    queued: bool = False  # an outcome queued through the admin API, not a match
 
 
 def _rank(s: Scenario) -> tuple[bool, bool, bool, bool, str]:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from emulator.daraja.oauth.models import Token, TokenCodec
 from emulator.kernel.errors import (
     InvalidAccessToken,
     InvalidAuthentication,
@@ -15,7 +16,7 @@ from emulator.kernel.errors import (
     UnknownCredentials,
 )
 from emulator.kernel.ids import IdSource
-from emulator.kernel.store import Store, Token
+from emulator.kernel.store import Persistence
 
 log = logging.getLogger("emulator.oauth")
 GRANT_TYPE = "client_credentials"
@@ -38,9 +39,15 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str]:
 
 class OAuthBackend:
     def __init__(
-        self, store: Store, ids: IdSource, apps: Mapping[str, str], lifetime: float = 3600.0
+        self,
+        ids: IdSource,
+        apps: Mapping[str, str],
+        lifetime: float = 3600.0,
+        persistence: Persistence | None = None,
     ) -> None:
-        self._store = store
+        self.tokens: dict[str, Token] = {}  # maps access token -> its app and expiry
+        self._persistence = persistence
+        self._codec = TokenCodec()
         self._ids = ids
         self._apps = apps  # consumer key -> secret; empty accepts any credentials
         self._lifetime = timedelta(seconds=lifetime)
@@ -54,14 +61,14 @@ class OAuthBackend:
             log.info("oauth refused: consumer key %r is not a configured app (see --app)", key)
             raise UnknownCredentials()
         token = Token(self._ids.token(), key, now + self._lifetime)
-        self._store.add_token(token)
+        self._add(token)
         self._prune(now)
         return token
 
     def check(self, authorization: str | None, now: datetime) -> Token:
         """The Bearer token's record, or InvalidAccessToken (missing, unknown or expired)."""
         scheme, _, value = (authorization or "").strip().partition(" ")
-        token = self._store.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
             raise InvalidAccessToken()
         if token.expires_at <= now:
@@ -70,17 +77,39 @@ class OAuthBackend:
 
     def expire_all(self, now: datetime) -> int:
         """Make every issued token expire now (for testing a client's token refresh)."""
-        tokens = self._store.tokens
-        for value, token in tokens.items():
-            self._store.add_token(Token(value, token.consumer_key, min(token.expires_at, now)))
+        tokens = self.tokens
+        for value, token in list(tokens.items()):
+            self._add(Token(value, token.consumer_key, min(token.expires_at, now)))
         return len(tokens)
+
+    def consumer_of(self, value: str) -> str | None:
+        """The consumer key an access token was issued to (for the rate limit), if known."""
+        token = self.tokens.get(value)
+        return token.consumer_key if token else None
+
+    def restore(self, now: datetime) -> None:
+        """Tokens still valid at `now` from the state file (expired ones are dropped), in
+        expiry order, as the pruning expects."""
+        if self._persistence is None:
+            return
+        rows = [self._codec.from_row(row) for row in self._persistence.rows(self._codec.kind)]
+        expired = [t.value for t in rows if t.expires_at <= now]
+        if expired:
+            self._persistence.remove(self._codec.kind, expired)
+        for token in sorted((t for t in rows if t.expires_at > now), key=lambda t: t.expires_at):
+            self.tokens[token.value] = token
+
+    def _add(self, token: Token) -> None:
+        self.tokens[token.value] = token
+        if self._persistence is not None:
+            self._persistence.save(self._codec.kind, token.value, self._codec.to_row(token))
 
     def _prune(self, now: datetime) -> None:
         """Forget expired tokens. Every token lives as long, so the dict (insertion order) is in
         expiry order: sweep from its front and stop at the first live one."""
         self._issued += 1
         if self._issued % 100 == 0:
-            tokens = self._store.tokens
+            tokens = self.tokens
             expired = []
             for value, token in tokens.items():
                 if token.expires_at > now:

@@ -1,6 +1,7 @@
-"""Drives accepted transactions through time: the outcome when due, then the callback(s).
+"""The STK lifecycle: an accepted push's outcome when due, then its callback(s).
 
-Deliveries run as tasks that never raise into the request path; a slow or dead receiver delays
+Time comes from the kernel's scheduler (on the injected clock); posts go through the kernel's
+delivery as tasks that never raise into the request path, so a slow or dead receiver delays
 nothing else.
 """
 
@@ -11,52 +12,54 @@ import logging
 from datetime import timedelta
 
 from emulator.daraja.stk.models import State, Transaction
-from emulator.daraja.stk.rules import QUEUED_REASON, StkBackend
-from emulator.daraja.stk.wire import callback_payload
+from emulator.daraja.stk.rules import StkBackend
+from emulator.daraja.stk.wire import callback_payload, encode_callback
 from emulator.kernel.clock import Clock
-from emulator.kernel.delivery import CallbackSender
+from emulator.kernel.delivery import Delivery
 from emulator.kernel.events import EventBus
-from emulator.kernel.scheduler import Scheduler
-from emulator.scenario.model import Delivery
+from emulator.kernel.scheduler import Key, Scheduler
+from emulator.scenario.model import Delivery as Posts
 
-log = logging.getLogger("emulator.daraja.stk.lifecycle")
-_POSTS = {Delivery.ONCE: 1, Delivery.TWICE: 2, Delivery.NEVER: 0}  # posts each delivery makes
-DUPLICATE = "dup:"  # scheduler key prefix of a duplicate callback; the rest is CheckoutRequestID
+log = logging.getLogger("emulator.runtime")
+_POSTS = {Posts.ONCE: 1, Posts.TWICE: 2, Posts.NEVER: 0}  # posts each delivery makes
+DUPLICATE = "duplicate"  # job key (DUPLICATE, CheckoutRequestID): a duplicate's second post
 
 
-class Runtime:
+class StkLifecycle:
     def __init__(
-        self, backend: StkBackend, sender: CallbackSender, clock: Clock, time_scale: float
+        self,
+        backend: StkBackend,
+        delivery: Delivery,
+        clock: Clock,
+        events: EventBus,
+        time_scale: float,
     ) -> None:
         self.backend = backend
-        self.scheduler = Scheduler(self._due)
-        self._sender = sender
+        self.scheduler = Scheduler(clock, self._due)  # keys: CheckoutRequestID, or DUPLICATE pairs
+        self._delivery = delivery
         self._clock = clock
+        self.events = events
         self.time_scale = time_scale
-        self.events = EventBus()
         self._tasks: set[asyncio.Task[None]] = set()  # callback posts in flight
 
     def accepted(self, txn: Transaction) -> None:
         """Schedule the outcome: scaled scenario delay, or real seconds for a manual wait."""
         delay = txn.delay if txn.state is State.WAITING else txn.delay * self.time_scale
         txn.due_at = txn.created_at + timedelta(seconds=delay)
-        self.backend.store.save(txn)
-        self._schedule(txn.checkout_request_id, delay)
+        self.backend.records.save(txn)
+        self.scheduler.after(txn.checkout_request_id, delay)
         self.events.publish("transaction", txn.checkout_request_id)
-        if txn.reason.startswith(QUEUED_REASON):
+        if txn.queued:
             self.events.publish("queue")  # a queued outcome was used up
 
-    def _schedule(self, key: str, delay: float) -> None:
-        self.scheduler.at(key, delay)
-
-    def _due(self, key: str) -> None:
+    def _due(self, key: Key) -> None:
         """A scheduled job fell due: an outcome, or the second post of a duplicate callback."""
-        if key.startswith(DUPLICATE):
-            txn = self.backend.store.transactions.get(key[len(DUPLICATE):])
+        if isinstance(key, tuple):
+            txn = self.backend.records.get(key[1])
             if txn is not None:  # None: reset, or evicted from the journal since
                 self._spawn(txn)
         else:
-            self.finish(key)
+            self.finish(str(key))
 
     def restore(self, txns: list[Transaction]) -> None:
         """After a restart: pending outcomes resume on time (now, if overdue) and callbacks that
@@ -65,7 +68,7 @@ class Runtime:
         for txn in txns:
             if not txn.is_final:
                 due = txn.due_at or now
-                self._schedule(txn.checkout_request_id, (due - now).total_seconds())
+                self.scheduler.after(txn.checkout_request_id, (due - now).total_seconds())
             else:
                 for _ in range(_POSTS[txn.scenario.callback] - len(txn.attempts)):
                     txn.timeline.append((now, "callback sent after a restart"))
@@ -92,17 +95,20 @@ class Runtime:
     def fast_forward(self, checkout_id: str | None = None) -> int:
         """Bring the outcome of one pending transaction, or all, forward to now."""
         keys = [checkout_id] if checkout_id else self.scheduler.keys()
-        return sum(self.scheduler.run_now(k) for k in keys if not k.startswith(DUPLICATE))
+        return sum(self.scheduler.run_now(k) for k in keys if not isinstance(k, tuple))
+
+    def due_in(self, checkout_id: str) -> float | None:
+        return self.scheduler.due_in(checkout_id)
 
     def _deliver(self, txn: Transaction) -> None:
         mode = txn.scenario.callback
-        if mode is Delivery.NEVER:
+        if mode is Posts.NEVER:
             txn.timeline.append((self._clock.now(), "callback withheld: scenario says never"))
             return
         self._spawn(txn)
-        if mode is Delivery.TWICE:
+        if mode is Posts.TWICE:
             gap = txn.scenario.duplicate_gap * self.time_scale
-            self.scheduler.at(DUPLICATE + txn.checkout_request_id, gap)
+            self.scheduler.after((DUPLICATE, txn.checkout_request_id), gap)
 
     def _spawn(self, txn: Transaction) -> None:
         task = asyncio.get_running_loop().create_task(self._post(txn))
@@ -110,14 +116,15 @@ class Runtime:
         task.add_done_callback(self._tasks.discard)
 
     async def _post(self, txn: Transaction) -> None:
-        attempt = await self._sender.post(txn.request.callback_url, callback_payload(txn))
+        body = encode_callback(callback_payload(txn))
+        attempt = await self._delivery.post(txn.request.callback_url, body, txn.checkout_request_id)
         txn.attempts.append(attempt)
         if attempt.status is not None:
             note = f"callback posted to {attempt.url}: {attempt.status}"
         else:
             note = f"callback to {attempt.url} not delivered: {attempt.error}"
         txn.timeline.append((attempt.at, note))
-        self.backend.store.save(txn)
+        self.backend.records.save(txn)
         self.events.publish("transaction", txn.checkout_request_id)
 
     def reset(self) -> None:
@@ -126,7 +133,6 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
-        self.events.publish("reset")
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait for callbacks in flight (graceful shutdown)."""

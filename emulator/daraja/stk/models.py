@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from emulator.kernel.delivery import Attempt
 from emulator.scenario.model import Scenario
 
 
@@ -53,20 +54,6 @@ class QueryRequest:
 
 
 @dataclass
-class CallbackAttempt:
-    """One POST of a result callback, as it went."""
-
-    at: datetime
-    url: str
-    status: int | None  # HTTP status, None when no answer came
-    error: str | None  # why no answer came (refused, timeout, ...)
-    latency_ms: float
-    response_body: str  # truncated
-    payload: dict[str, object]
-    sent: str = ""  # the exact JSON text posted (Amount keeps its "1.00")
-
-
-@dataclass
 class Transaction:
     """One accepted push, from prompt to result."""
 
@@ -85,7 +72,8 @@ class Transaction:
     result_desc: str | None = None
     completed_at: datetime | None = None
     receipt: str | None = None
-    attempts: list[CallbackAttempt] = field(default_factory=list)
+    queued: bool = False  # an outcome queued through the admin API chose the scenario
+    attempts: list[Attempt] = field(default_factory=list)  # each callback POST, as it went
     timeline: list[tuple[datetime, str]] = field(default_factory=list)
 
     @property

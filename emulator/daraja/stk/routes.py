@@ -3,54 +3,67 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.daraja.stk import wire
-from emulator.faults import gate as faults
+from emulator.daraja.stk.lifecycle import StkLifecycle
+from emulator.daraja.stk.rules import StkBackend
+from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint
-from emulator.kernel.web import DarajaJSON, daraja_headers, log_request, read_json
+from emulator.kernel.web import DarajaJSON, Plumbing, daraja_headers, read_json
 
 
-async def _authorised_body(
-    request: Request, endpoint: Endpoint
-) -> tuple[Any, Any, datetime]:
-    """What both STK endpoints do first, in Daraja's order: the gateway's faults, the token,
-    the body, then faults matched on the body. Returns (emulator, body, the request's time)."""
-    emu = request.app.state.emulator
-    await faults.on_arrival(request, endpoint)
-    authorization, length, content_type = daraja_headers(request)
-    emu.oauth.check(authorization, emu.clock.now())
-    body = await read_json(request, emu.settings.max_body_bytes, length, content_type)
-    await faults.on_body(request, endpoint, body)  # may sleep (a slow fault): read time after
-    return emu, body, emu.clock.now()
+class BearerCheck(Protocol):
+    """What STK needs of OAuth: raise InvalidAccessToken unless the Bearer token is valid."""
+
+    def check(self, authorization: str | None, now: datetime) -> object: ...
 
 
-async def process_request(request: Request) -> Response:
-    emu, body, now = await _authorised_body(request, Endpoint.PUSH)
-    push = wire.parse_push(body, require_https=emu.settings.require_https)
-    txn = emu.stk.push(push, now)
-    emu.runtime.accepted(txn)
-    log_request(
-        request,
-        200,
-        f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: {txn.reason}",
-    )
-    return DarajaJSON(wire.push_response(txn))
+def routes(
+    stk: StkBackend,
+    lifecycle: StkLifecycle,
+    tokens: BearerCheck,
+    web: Plumbing,
+    gate: FaultGate,
+    *,
+    require_https: bool,
+    query_wording: str,
+) -> list[Route]:
+    async def authorised_body(request: Request, endpoint: Endpoint) -> tuple[Any, datetime]:
+        """What both endpoints do first, in Daraja's order: the gateway's faults, the token,
+        the body, then faults matched on it. Returns the body and the request's time."""
+        await gate.on_arrival(request, endpoint)
+        authorization, length, content_type = daraja_headers(request)
+        tokens.check(authorization, web.clock.now())
+        body = await read_json(request, web.max_body_bytes, length, content_type)
+        await gate.on_subject(endpoint, *wire.subject(body, endpoint, stk.records.get))
+        return body, web.clock.now()  # after the faults: a slow one may have slept
 
+    async def process_request(request: Request) -> Response:
+        body, now = await authorised_body(request, Endpoint.PUSH)
+        push = wire.parse_push(body, require_https=require_https)
+        txn = stk.push(push, now)
+        lifecycle.accepted(txn)
+        web.log(
+            request,
+            200,
+            f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: "
+            f"{txn.reason}",
+        )
+        return DarajaJSON(wire.push_response(txn))
 
-async def query(request: Request) -> Response:
-    emu, body, now = await _authorised_body(request, Endpoint.QUERY)
-    txn = emu.stk.query(wire.parse_query(body), now)
-    answer = wire.query_response(txn, emu.settings.query_wording)
-    log_request(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
-    return DarajaJSON(answer)
+    async def query(request: Request) -> Response:
+        body, now = await authorised_body(request, Endpoint.QUERY)
+        txn = stk.query(wire.parse_query(body), now)
+        answer = wire.query_response(txn, query_wording)
+        web.log(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
+        return DarajaJSON(answer)
 
-
-routes = [
-    Route("/mpesa/stkpush/v1/processrequest", process_request, methods=["POST"]),
-    Route("/mpesa/stkpushquery/v1/query", query, methods=["POST"]),
-]
+    return [
+        Route("/mpesa/stkpush/v1/processrequest", process_request, methods=["POST"]),
+        Route("/mpesa/stkpushquery/v1/query", query, methods=["POST"]),
+    ]

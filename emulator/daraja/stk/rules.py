@@ -10,7 +10,7 @@ import base64
 import binascii
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from emulator.daraja.stk.models import PushRequest, QueryRequest, State, Transaction
@@ -23,7 +23,7 @@ from emulator.kernel.errors import (
     ProcessingError,
 )
 from emulator.kernel.ids import IdSource
-from emulator.kernel.store import Store
+from emulator.kernel.store import Records
 from emulator.kernel.texts import PUSH_ERROR, TIMEOUT, describe, normalise
 from emulator.scenario.engine import Choice, ScenarioSet
 
@@ -73,16 +73,18 @@ def password_problem(shortcode: str, passkey: str, password: str, timestamp: str
 class StkBackend:
     def __init__(
         self,
-        store: Store,
+        records: Records[Transaction],
         ids: IdSource,
-        scenarios: ScenarioSet,
+        scenarios: Callable[[], ScenarioSet],
         merchants: Mapping[str, str],
         *,
         legacy_pending: bool = False,
     ) -> None:
-        self.store = store
+        self.records = records  # maps CheckoutRequestID -> transaction (the journal)
         self.ids = ids
-        self.scenarios = scenarios  # replaced whole on reload or a new default
+        self._scenarios = scenarios  # the set in force (replaced whole on reload)
+        self.locks: dict[str, str] = {}  # maps MSISDN -> CheckoutRequestID pending on that phone
+        self.queued: dict[str | None, deque[str]] = {}  # maps MSISDN (None: any) -> scenarios
         self._merchants = merchants  # shortcode -> passkey
         self._legacy_pending = legacy_pending
         self._good_credentials: set[tuple[str, str, str]] = set()  # checked and right
@@ -110,22 +112,23 @@ class StkBackend:
     def push(self, req: PushRequest, now: datetime) -> Transaction:
         """Accept a push, or raise the DarajaError live Daraja would answer."""
         self.check_credentials(req.business_short_code, req.password, req.timestamp)
-        if req.phone in self.store.locks:
+        if req.phone in self.locks:
             log.info("refused: phone %s already has a pending push", req.phone)
             raise ProcessingError(SUBSCRIBER_LOCKED)
         txn = self._new_transaction(req, self._choose(req), now)
-        self.store.add(txn)
+        self.locks[req.phone] = txn.checkout_request_id
+        self.records.add(txn)
         return txn
 
     def _choose(self, req: PushRequest) -> Choice:
         queued = self._pop_queued(req.phone)
         if queued is not None:
-            return Choice(self.scenarios.get(queued), f"{QUEUED_REASON} '{queued}'")
-        return self.scenarios.choose(req.phone, req.amount, req.account_reference)
+            return Choice(self._scenarios().get(queued), f"{QUEUED_REASON} '{queued}'", True)
+        return self._scenarios().choose(req.phone, req.amount, req.account_reference)
 
     def _pop_queued(self, phone: str) -> str | None:
         for key in (phone, None):
-            queue = self.store.queued.get(key)
+            queue = self.queued.get(key)
             if queue:
                 return queue.popleft()
         return None
@@ -156,6 +159,7 @@ class StkBackend:
             planned_code=code,
             planned_desc=desc,
             state=state,
+            queued=choice.queued,
         )
         txn.timeline.append((now, f"push accepted; {reason}"))
         return txn
@@ -168,7 +172,7 @@ class StkBackend:
         note: str = "outcome due",
     ) -> Transaction | None:
         """End a transaction exactly once; None when it is unknown or already final."""
-        txn = self.store.transactions.get(checkout_id)
+        txn = self.records.get(checkout_id)
         if txn is None or txn.is_final:
             return None
         code, desc = outcome or (txn.planned_code, txn.planned_desc)
@@ -177,12 +181,14 @@ class StkBackend:
         txn.result_code, txn.result_desc, txn.completed_at = code, desc, now
         if code == 0:
             txn.receipt = self.ids.receipt(now)
-        self.store.finish(txn)
+        if self.locks.get(txn.phone) == checkout_id:
+            del self.locks[txn.phone]
+        self.records.finish(txn)
         return txn
 
     def query(self, req: QueryRequest, now: datetime) -> Transaction:
         self.check_credentials(req.business_short_code, req.password, req.timestamp)
-        txn = self.store.transactions.get(req.checkout_request_id)
+        txn = self.records.get(req.checkout_request_id)
         if txn is None or txn.request.business_short_code != req.business_short_code:
             raise BadRequest("CheckoutRequestID")
         if not txn.is_final and self._legacy_pending:
@@ -191,5 +197,20 @@ class StkBackend:
 
     def queue(self, scenario: str, phone: str | None = None, count: int = 1) -> None:
         """Queue outcomes for the next pushes (to one phone, or any), first in first out."""
-        self.scenarios.outcome(scenario)  # unknown names fail now, not at push time
-        self.store.queued.setdefault(phone, deque()).extend([scenario] * count)
+        self._scenarios().outcome(scenario)  # unknown names fail now, not at push time
+        self.queued.setdefault(phone, deque()).extend([scenario] * count)
+
+    def restore(self, txns: list[Transaction]) -> None:
+        """After a restart: the journal and the phones' locks as they were."""
+        for txn in txns:
+            self.records.put(txn, finished=txn.is_final)
+            if not txn.is_final:
+                self.locks[txn.phone] = txn.checkout_request_id
+        if txns:
+            self.ids.resume_after(txns[-1].merchant_request_id)
+
+    def reset(self) -> None:
+        """Transactions, locks and queued outcomes go."""
+        self.records.reset()
+        self.locks.clear()
+        self.queued.clear()

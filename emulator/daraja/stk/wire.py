@@ -16,9 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emulator.daraja.stk.models import PushRequest, QueryRequest, Transaction
+from emulator.faults.model import Endpoint
 from emulator.kernel.clock import eat
 from emulator.kernel.errors import BadRequest
-from emulator.kernel.texts import PENDING_QUERY_CODE, PENDING_QUERY_DESC
+from emulator.kernel.texts import (
+    ACCEPTED,
+    PENDING_QUERY_CODE,
+    PENDING_QUERY_DESC,
+    QUERY_ACCEPTED,
+)
 
 TRANSACTION_TYPES = frozenset({"CustomerPayBillOnline", "CustomerBuyGoodsOnline"})
 MAX_AMOUNT = 250_000  # KES per transaction today [DOCS FAQ]
@@ -28,11 +34,6 @@ _TIMESTAMP = re.compile(r"[0-9]{14}")
 _AMOUNT = re.compile(r"[0-9]+(\.0+)?")
 _URL_FORBIDDEN = re.compile(r"[\s<>{}\"'`|\\^]")
 
-ACCEPTED = "Success. Request accepted for processing"
-QUERY_ACCEPTED = {
-    "typo": "The service request has been accepted successsfully",  # sic: the live wire text
-    "docs": "The service request has been accepted successfully",
-}
 
 
 def _text(value: Any) -> str | None:
@@ -236,3 +237,30 @@ def encode_callback(payload: dict[str, Any]) -> bytes:
 
 _AMOUNT_MARK = "\u0001amount\u0001"  # a control character json escapes: no plain text collides
 _AMOUNT_JSON = json.dumps(_AMOUNT_MARK)
+
+
+def subject(
+    body: Any, endpoint: Endpoint, lookup: Callable[[str], Transaction | None]
+) -> tuple[str | None, int | None, str]:
+    """Phone, amount and account reference a fault scenario may match on, read leniently (the
+    body is not validated yet); a query's are its transaction's."""
+    if not isinstance(body, dict):
+        return None, None, ""
+    if endpoint is Endpoint.QUERY:
+        txn = lookup(str(body.get("CheckoutRequestID")))
+        if txn is None:
+            return None, None, ""
+        return txn.phone, txn.request.amount, txn.request.account_reference
+    return (str(body.get("PhoneNumber")), _lenient_amount(body.get("Amount")),
+            str(body.get("AccountReference", "")))
+
+
+def _lenient_amount(value: Any) -> int | None:
+    """A plausible whole amount, or None (never an exception)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
+    return None
