@@ -181,3 +181,41 @@ def test_release_workflow_publishes_wheel_and_image() -> None:
     smoke = " ".join(s.get("run", "") for s in jobs["image"]["steps"])
     assert "scripts/stk_smoke.py" in smoke and (ROOT / "scripts" / "stk_smoke.py").exists()
     assert jobs["pypi"]["needs"] == ["dist", "image"], "nothing is published before the image test"
+
+
+# --------------------------------------------------------------------------------- scripts
+
+
+def source_venv_sh(script: str, call: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Source scripts/_venv.sh as `script` would, then run `call` (a shell line)."""
+    return subprocess.run(
+        ["bash", "-c", f'source scripts/_venv.sh; {call}', f"scripts/{script}"],
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=30,
+    )
+
+
+def test_scripts_say_when_they_install_into_another_virtualenv(tmp_path: Path) -> None:
+    other = source_venv_sh("test", "true", {"VIRTUAL_ENV": str(tmp_path)})
+    assert other.returncode == 0
+    assert other.stderr == (
+        f"scripts/test: installing into the active virtualenv {tmp_path}, not this checkout's"
+        " ./.venv (run 'deactivate' first to use ./.venv)\n"
+    )
+    own = source_venv_sh("test", 'echo "$PY"', {"VIRTUAL_ENV": str(ROOT / ".venv") + "/"})
+    assert (own.returncode, own.stderr) == (0, "")
+    assert own.stdout == f"{ROOT / '.venv' / 'bin' / 'python'}\n"
+
+
+def test_serve_tells_where_the_dashboard_is_and_how_to_reach_the_cli(tmp_path: Path) -> None:
+    serve = (ROOT / "scripts" / "serve").read_text()
+    assert serve.index('serve_hint "$@"') < serve.index("exec "), "the hint comes before the server"
+    env = {"VIRTUAL_ENV": str(ROOT / ".venv")}
+    hint = source_venv_sh("serve", "serve_hint --time-scale 0.1", env).stderr
+    assert f"open http://127.0.0.1:{DEFAULT_PORT}/ in a browser" in hint
+    assert "another terminal:  ./.venv/bin/daraja-emulator follow " in hint
+    elsewhere = source_venv_sh("serve", "serve_hint --host 0.0.0.0 --port=9000", env).stderr
+    assert "./.venv/bin/daraja-emulator follow --url http://127.0.0.1:9000 " in elsewhere
+    other = source_venv_sh("serve", "serve_hint", {"VIRTUAL_ENV": str(tmp_path)}).stderr
+    assert f"another terminal:  {tmp_path}/bin/daraja-emulator follow " in other
+    for args in ("--help", "follow", "check-scenarios my-scenarios"):
+        assert source_venv_sh("serve", f"serve_hint {args}", env).stderr == "", args
