@@ -298,12 +298,10 @@ def cmd_fault(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int
         return 0
     if args.kind:
         emu.fail(args.kind, args.endpoint, args.count, args.seconds, args.delay)
-        span = f"for {args.seconds:g} s" if args.seconds else f"for the next {args.count or 1}"
-        print(f"fault: {args.kind} on {args.endpoint} {span} request(s)", file=out)
+        span = f"{args.seconds:g} s" if args.seconds else f"{args.count or 1} request(s)"
+        print(f"fault: {args.kind} on {args.endpoint} for the next {span}", file=out)
     listing = emu.faults()
-    rows = [[str(r["id"]), r["fault"], r["endpoint"],
-             f"{r['remaining']} left" if r["remaining"] is not None else f"until {r['until']}"]
-            for r in listing["rules"]]
+    rows = [[str(r["id"]), r["fault"], r["endpoint"], _how_long(r)] for r in listing["rules"]]
     if rows:
         _table(["ID", "FAULT", "ENDPOINT", "HOW LONG"], rows, out)
     else:
@@ -311,6 +309,12 @@ def cmd_fault(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int
     if listing["rate_limit"]:
         print(f"rate limit: {listing['rate_limit']} requests/s per consumer key", file=out)
     return 0
+
+
+def _how_long(rule: dict[str, Any]) -> str:
+    if rule["remaining"] is not None:
+        return f"{rule['remaining']} left"
+    return f"until {_clock(rule['until'])}"
 
 
 def cmd_requests(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:

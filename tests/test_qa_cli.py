@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -336,7 +337,9 @@ def test_fault_next_requests_then_list_and_clear(run: Run, daraja: Daraja) -> No
     codes = [daraja.push(f"25471100030{i}").status_code for i in range(3)]
     assert codes == [500, 500, 200]
     assert run("fault")[1].strip() == "no active faults"
-    run("fault", "unavailable", "--seconds", "30")
+    out = run("fault", "unavailable", "--seconds", "30")[1]
+    assert out.startswith("fault: unavailable on any for the next 30 s\n")
+    assert re.search(r"unavailable +any +until \d\d:\d\d:\d\d\n", out), out
     assert daraja.push("254711000310").status_code == 503
     assert run("fault", "--clear")[1] == "faults cleared\n"
     assert daraja.push("254711000311").status_code == 200
