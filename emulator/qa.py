@@ -17,11 +17,16 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from emulator.config import DEFAULT_PORT
-from emulator.handle import AdminAPIError, EmulatorHandle, EmulatorUnreachable
+from emulator.handle import AdminAPIError, EmulatorError, EmulatorHandle, EmulatorUnreachable
 
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 OUTCOMES = ("pay", "cancel", "wrong-pin", "insufficient-balance", "timeout")
 STATES = ("pending", "waiting", "completed")
+RESET_CLEARS = (  # what Emulator.reset() empties, as the tester knows it
+    "transactions, phone locks, queued outcomes, scheduled callbacks, faults, the request journal"
+    " and the callback inboxes"
+)
+RESET_KEEPS = "access tokens, the default scenario, the time scale and the rate limit"
 
 Command = Callable[[EmulatorHandle, argparse.Namespace, TextIO], int]
 
@@ -36,13 +41,27 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
             hint = f"no emulator at {args.url} (start it with: daraja-emulator)"
             print(f"daraja-emulator: {hint if exc.refused else exc}", file=sys.stderr)
         except AdminAPIError as exc:
-            print(f"daraja-emulator: {exc.message}", file=sys.stderr)
+            print(f"daraja-emulator: {_refusal(emu, args.url, exc)}", file=sys.stderr)
         except KeyboardInterrupt:
             return 0
         except BrokenPipeError:  # `daraja-emulator transactions | head` closed the pipe early
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
             return 0
     return 1
+
+
+def _refusal(emu: EmulatorHandle, url: str, exc: AdminAPIError) -> str:
+    """The admin API's reason; or, when nothing at the URL answers like an emulator, that."""
+    try:
+        health = emu.health()
+    except EmulatorError:
+        health = None
+    if isinstance(health, dict) and health.get("status") == "ok" and "version" in health:
+        return exc.message
+    return (
+        f"{url} does not look like a Daraja Emulator (HTTP {exc.status} from its admin API and no"
+        " emulator at /_emulator/health); check --url or DARAJA_URL"
+    )
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -135,19 +154,27 @@ def _follow_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_scenarios(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
-    rows = [
-        [
-            ("* " if s["default"] else "  ") + s["name"],
-            str(s["result_code"]),
-            "manual" if s["manual"] else _delay(s["delay"]),
-            s["callback"],
-            " ".join(s["match"]["phones"]) or "-",
-        ]
-        for s in emu.scenarios()
-    ]
-    _table(["  NAME", "RESULT", "DELAY", "CALLBACK", "PHONES"], rows, out)
+    _table(
+        ["  NAME", "RESULT", "DELAY", "CALLBACK", "PHONES"],
+        [_scenario_row(s) for s in emu.scenarios()],
+        out,
+    )
     print("* default: used for pushes no other scenario matches", file=out)
+    print(
+        "fault:KIND: requests that match fail as KIND, no outcome of their own"
+        " (fault:slow: the normal answer, late)",
+        file=out,
+    )
     return 0
+
+
+def _scenario_row(s: dict[str, Any]) -> list[str]:
+    name = ("* " if s["default"] else "  ") + s["name"]
+    phones = " ".join(s["match"]["phones"]) or "-"
+    if s.get("fault"):  # a fault scenario has no result, delay or callback
+        return [name, f"fault:{s['fault']}", "-", "-", phones]
+    delay = "manual" if s["manual"] else _delay(s["delay"])
+    return [name, str(s["result_code"]), delay, s["callback"], phones]
 
 
 def cmd_default(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
@@ -271,12 +298,10 @@ def cmd_fault(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int
         return 0
     if args.kind:
         emu.fail(args.kind, args.endpoint, args.count, args.seconds, args.delay)
-        span = f"for {args.seconds:g} s" if args.seconds else f"for the next {args.count or 1}"
-        print(f"fault: {args.kind} on {args.endpoint} {span} request(s)", file=out)
+        span = f"{args.seconds:g} s" if args.seconds else f"{args.count or 1} request(s)"
+        print(f"fault: {args.kind} on {args.endpoint} for the next {span}", file=out)
     listing = emu.faults()
-    rows = [[str(r["id"]), r["fault"], r["endpoint"],
-             f"{r['remaining']} left" if r["remaining"] is not None else f"until {r['until']}"]
-            for r in listing["rules"]]
+    rows = [[str(r["id"]), r["fault"], r["endpoint"], _how_long(r)] for r in listing["rules"]]
     if rows:
         _table(["ID", "FAULT", "ENDPOINT", "HOW LONG"], rows, out)
     else:
@@ -284,6 +309,12 @@ def cmd_fault(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int
     if listing["rate_limit"]:
         print(f"rate limit: {listing['rate_limit']} requests/s per consumer key", file=out)
     return 0
+
+
+def _how_long(rule: dict[str, Any]) -> str:
+    if rule["remaining"] is not None:
+        return f"{rule['remaining']} left"
+    return f"until {_clock(rule['until'])}"
 
 
 def cmd_requests(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
@@ -300,7 +331,8 @@ def cmd_expire_tokens(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO
 
 def cmd_reset(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     emu.reset()
-    print("reset: transactions, queued outcomes and scheduled callbacks are gone", file=out)
+    print(f"reset: {RESET_CLEARS} are gone", file=out)
+    print(f"kept: {RESET_KEEPS}", file=out)
     return 0
 
 
@@ -364,7 +396,8 @@ _SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], 
     "decide": (cmd_decide, "press a button on the customer's phone", _decide_args),
     "fast-forward": (cmd_fast_forward, "bring pending outcomes forward to now", _fast_forward_args),
     "follow": (cmd_follow, "print transactions and callbacks as they happen", _follow_args),
-    "reset": (cmd_reset, "forget transactions, queued outcomes and scheduled callbacks", _no_args),
+    "reset": (cmd_reset, "forget transactions, queued outcomes, scheduled callbacks and faults",
+              _no_args),
     "fault": (cmd_fault, "make Daraja fail the next requests, or list/clear faults", _fault_args),
     "requests": (cmd_requests, "the request journal: every Daraja request and why", _requests_args),
     "expire-tokens": (cmd_expire_tokens, "expire every access token now", _no_args),

@@ -22,7 +22,8 @@ from emulator.healthcheck import HEALTH_PATH, health_url
 from emulator.healthcheck import main as healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "ghcr.io/OWNER/daraja-emulator"  # what the examples pull; OWNER is the user's to fill
+OWNER = "your-org"  # the examples' placeholder for the account that publishes the image
+IMAGE = f"ghcr.io/{OWNER}/daraja-emulator"  # what the examples pull
 VENV_PYTHON = "/opt/venv/bin/python"  # where the Dockerfile puts the emulator's interpreter
 
 
@@ -122,12 +123,23 @@ def test_image_health_check_matches_the_server() -> None:
 # ------------------------------------------------------------------------- docker compose
 
 
+@pytest.mark.parametrize("path", ["examples/docker-compose.yml", "examples/github-actions.yml"])
+def test_example_image_names_are_valid_references(path: str) -> None:
+    """Docker refuses capitals in a repository name (ghcr.io/OWNER/... does not even parse)."""
+    images = re.findall(r"^\s*image:\s*(\S+)", (ROOT / path).read_text(), re.MULTILINE)
+    assert images
+    for image in images:
+        name = image.rsplit(":", 1)[0]
+        assert re.fullmatch(r"[a-z0-9.-]+(/[a-z0-9]+([._-][a-z0-9]+)*)+", name), image
+        assert f"replace `{OWNER}`" in (ROOT / path).read_text(), "say what to replace"
+
+
 def test_compose_runs_the_real_image_and_shop() -> None:
     compose = load("examples/docker-compose.yml")
     emulator, shop = compose["services"]["emulator"], compose["services"]["shop"]
     assert emulator["image"].rsplit(":", 1)[0] == IMAGE
     assert (ROOT / "examples" / emulator["build"] / "Dockerfile").exists()
-    assert emulator["ports"] == [f"{DEFAULT_PORT}:{DEFAULT_PORT}"]
+    assert emulator["ports"] == [f"127.0.0.1:{DEFAULT_PORT}:{DEFAULT_PORT}"], "loopback only"
     settings = check_emulator_env(emulator["environment"])
     assert settings.callback_host_map["localhost"] == "host.docker.internal"
     assert "host.docker.internal:host-gateway" in emulator["extra_hosts"]
@@ -175,9 +187,47 @@ def test_release_workflow_publishes_wheel_and_image() -> None:
     assert any(u.startswith("pypa/gh-action-pypi-publish") for u in uses["pypi"])
     meta = next(s for s in jobs["image"]["steps"] if s.get("id") == "meta")
     assert meta["with"]["images"] == "ghcr.io/${{ github.repository_owner }}/daraja-emulator"
-    assert IMAGE.replace("OWNER", "${{ github.repository_owner }}") == meta["with"]["images"]
+    assert IMAGE.replace(OWNER, "${{ github.repository_owner }}") == meta["with"]["images"]
     pushes = [s for s in jobs["image"]["steps"] if s.get("with", {}).get("push") is True]
     assert pushes and pushes[0]["with"]["tags"] == "${{ steps.meta.outputs.tags }}"
     smoke = " ".join(s.get("run", "") for s in jobs["image"]["steps"])
     assert "scripts/stk_smoke.py" in smoke and (ROOT / "scripts" / "stk_smoke.py").exists()
     assert jobs["pypi"]["needs"] == ["dist", "image"], "nothing is published before the image test"
+
+
+# --------------------------------------------------------------------------------- scripts
+
+
+def source_venv_sh(script: str, call: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Source scripts/_venv.sh as `script` would, then run `call` (a shell line)."""
+    return subprocess.run(
+        ["bash", "-c", f'source scripts/_venv.sh; {call}', f"scripts/{script}"],
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=30,
+    )
+
+
+def test_scripts_say_when_they_install_into_another_virtualenv(tmp_path: Path) -> None:
+    other = source_venv_sh("test", "true", {"VIRTUAL_ENV": str(tmp_path)})
+    assert other.returncode == 0
+    assert other.stderr == (
+        f"scripts/test: installing into the active virtualenv {tmp_path}, not this checkout's"
+        " ./.venv (run 'deactivate' first to use ./.venv)\n"
+    )
+    own = source_venv_sh("test", 'echo "$PY"', {"VIRTUAL_ENV": str(ROOT / ".venv") + "/"})
+    assert (own.returncode, own.stderr) == (0, "")
+    assert own.stdout == f"{ROOT / '.venv' / 'bin' / 'python'}\n"
+
+
+def test_serve_tells_where_the_dashboard_is_and_how_to_reach_the_cli(tmp_path: Path) -> None:
+    serve = (ROOT / "scripts" / "serve").read_text()
+    assert serve.index('serve_hint "$@"') < serve.index("exec "), "the hint comes before the server"
+    env = {"VIRTUAL_ENV": str(ROOT / ".venv")}
+    hint = source_venv_sh("serve", "serve_hint --time-scale 0.1", env).stderr
+    assert f"open http://127.0.0.1:{DEFAULT_PORT}/ in a browser" in hint
+    assert "another terminal:  ./.venv/bin/daraja-emulator follow " in hint
+    elsewhere = source_venv_sh("serve", "serve_hint --host 0.0.0.0 --port=9000", env).stderr
+    assert "./.venv/bin/daraja-emulator follow --url http://127.0.0.1:9000 " in elsewhere
+    other = source_venv_sh("serve", "serve_hint", {"VIRTUAL_ENV": str(tmp_path)}).stderr
+    assert f"another terminal:  {tmp_path}/bin/daraja-emulator follow " in other
+    for args in ("--help", "follow", "check-scenarios my-scenarios"):
+        assert source_venv_sh("serve", f"serve_hint {args}", env).stderr == "", args

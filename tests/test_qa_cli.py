@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -55,6 +58,13 @@ def test_scenarios_lists_each_and_marks_the_default(run: Run) -> None:
     cancelled = next(line for line in lines if line.startswith("  cancelled "))
     assert cancelled.split() == ["cancelled", "1032", "5-15s", "once", "254700001032"]
     assert "254710000001" in next(line for line in lines if " lost-callback " in line)
+
+
+def test_scenarios_shows_a_fault_scenario_as_its_fault(run: Run) -> None:
+    lines = run("scenarios")[1].splitlines()
+    row = next(line for line in lines if line.startswith("  fault-slow "))
+    assert row.split() == ["fault-slow", "fault:slow", "-", "-", "254799000009"]
+    assert any(line.startswith("fault:KIND: ") for line in lines)
 
 
 def test_default_changes_what_unmatched_pushes_do(
@@ -175,10 +185,17 @@ def test_fast_forward_one_then_all(run: Run, daraja: Daraja, receiver: CallbackR
     assert code == 1 and "has already ended" in err
 
 
-def test_reset_forgets_transactions(run: Run, daraja: Daraja) -> None:
+def test_reset_forgets_transactions_and_faults_and_says_so(run: Run, daraja: Daraja) -> None:
     push(daraja, "254708374149")
-    assert run("reset")[0] == 0
+    run("fault", "unavailable", "--seconds", "30")
+    code, out, _ = run("reset")
+    assert code == 0
+    cleared, kept = out.splitlines()
+    for word in ("transactions", "queued outcomes", "scheduled callbacks", "faults"):
+        assert word in cleared
+    assert "tokens" in kept and "default scenario" in kept and "rate limit" in kept
     assert run("transactions")[1] == "no transactions\n"
+    assert run("fault")[1].strip() == "no active faults"
 
 
 def test_url_and_admin_token_from_environment(capsys: pytest.CaptureFixture[str]) -> None:
@@ -210,6 +227,47 @@ def test_something_else_at_the_url(
     url = f"http://127.0.0.1:{receiver.port}"  # answers GET with an HTML 501
     assert main(["scenarios", "--url", url], {}) == 1
     assert "without JSON: is it a Daraja Emulator?" in capsys.readouterr().err
+
+
+class NotFoundJSON(BaseHTTPRequestHandler):
+    """Another web app: every path is a 404 with a JSON body, as FastAPI answers."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        body = b'{"detail": "Not Found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_an_emulator() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFoundJSON)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("command", [["transactions"], ["show", "ws_CO_1"], ["scenarios"]])
+def test_a_json_404_app_at_the_url_is_named_not_an_emulator(
+    not_an_emulator: str, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--url", not_an_emulator], {}) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(
+        f"daraja-emulator: {not_an_emulator} does not look like a Daraja Emulator (HTTP 404"
+    )
+    assert "check --url or DARAJA_URL" in err and "'detail'" not in err
+
+
+def test_the_emulator_own_404_is_still_its_reason(run: Run) -> None:
+    assert run("show", "ws_CO_nope")[2] == "daraja-emulator: no transaction ws_CO_nope\n"
 
 
 def test_serve_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -279,7 +337,9 @@ def test_fault_next_requests_then_list_and_clear(run: Run, daraja: Daraja) -> No
     codes = [daraja.push(f"25471100030{i}").status_code for i in range(3)]
     assert codes == [500, 500, 200]
     assert run("fault")[1].strip() == "no active faults"
-    run("fault", "unavailable", "--seconds", "30")
+    out = run("fault", "unavailable", "--seconds", "30")[1]
+    assert out.startswith("fault: unavailable on any for the next 30 s\n")
+    assert re.search(r"unavailable +any +until \d\d:\d\d:\d\d\n", out), out
     assert daraja.push("254711000310").status_code == 503
     assert run("fault", "--clear")[1] == "faults cleared\n"
     assert daraja.push("254711000311").status_code == 200
