@@ -11,10 +11,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, Field, fields
 from pathlib import Path
+from typing import Any
 
 from emulator._version import __version__
-from emulator.config import DEFAULT_PORT, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
+from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -23,62 +25,43 @@ def _env_name(flag: str) -> str:
     return "DARAJA_" + flag.lstrip("-").replace("-", "_").upper()
 
 
-def _pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition(":")
-    if not sep or not key or not value:
-        raise argparse.ArgumentTypeError(f"expected KEY:VALUE, got {text!r}")
-    return key, value
+def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse's type: the setting's parser, its ValueError shown as argparse's own error."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
 
 
-def _host_map(text: str) -> tuple[str, str]:
-    from emulator.kernel.hostmap import parse_host_map
-
-    try:
-        return parse_host_map(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def _time_scale(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return value
-
-
-class _Parser:
-    """Adds flags whose default comes from the matching DARAJA_* variable."""
-
-    def __init__(self, parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
-        self.parser = parser
-        self.env = env
-
-    def add(
-        self,
-        flag: str,
-        help: str,
-        type: Callable[[str], object] = str,
-        default: object = None,
-        repeat: bool = False,
-        **kw: object,
-    ) -> None:
-        name = _env_name(flag)
-        raw = self.env.get(name)
-        if raw is not None and raw != "":
-            default = (
-                [type(v.strip()) for v in raw.split(",") if v.strip()] if repeat else type(raw)
-            )
-        action = "append" if repeat else "store"
-        self.parser.add_argument(
-            flag, type=type, default=default, action=action, help=f"{help} [env {name}]", **kw
-        )  # type: ignore[arg-type]
-
-    def switch(self, flag: str, help: str) -> None:
-        name = _env_name(flag)
-        default = self.env.get(name, "").strip().lower() in _TRUE
-        self.parser.add_argument(
-            flag, action="store_true", default=default, help=f"{help} [env {name}=1]"
-        )
+def _add(parser: argparse.ArgumentParser, f: Field[Any], env: Mapping[str, str]) -> None:
+    """One Settings field as a flag whose default comes from its DARAJA_* variable."""
+    meta = f.metadata
+    flag, name = meta["flag"], _env_name(meta["flag"])
+    if meta["switch"]:
+        default = env.get(name, "").strip().lower() in _TRUE
+        parser.add_argument(flag, action="store_true", default=default, dest=f.name,
+                            help=f"{meta['help']} [env {name}=1]")
+        return
+    convert = _argument_type(meta["parse"])
+    raw = env.get(name)
+    default: Any = None if meta["repeat"] else f.default
+    if default is MISSING:
+        default = None
+    if raw is not None and raw != "":
+        try:
+            default = ([convert(v.strip()) for v in raw.split(",") if v.strip()]
+                       if meta["repeat"] else convert(raw))
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{name}: {exc}")
+    parser.add_argument(
+        flag, type=convert, default=default, dest=f.name,
+        action="append" if meta["repeat"] else "store", choices=meta["choices"],
+        metavar=meta["metavar"], help=f"{meta['help']} [env {name}]")
 
 
 def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -87,156 +70,42 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         description="A local, offline stand-in for Safaricom's M-Pesa Daraja API (STK Push). "
         "Subcommands: check-scenarios DIR (validate scenario files); to steer a running "
         "emulator: scenarios, default, queue, transactions, show, decide, fast-forward, follow, "
-        "reset (see daraja-emulator SUBCOMMAND --help).",
+        "fault, requests, expire-tokens, reset (see daraja-emulator SUBCOMMAND --help).",
     )
-    p = _Parser(parser, env)
-    p.add("--host", "address to listen on", default="127.0.0.1")
-    p.add("--port", f"port to listen on (default {DEFAULT_PORT})", type=int, default=DEFAULT_PORT)
-    p.add(
-        "--scenarios",
-        "folder of your scenario YAML files (repeatable)",
-        type=Path,
-        repeat=True,
-        metavar="DIR",
-    )
-    p.switch("--no-bundled-scenarios", "use only your own scenarios, not the bundled ones")
-    p.add("--default-scenario", "scenario for pushes no other scenario matches", metavar="NAME")
-    p.add(
-        "--time-scale",
-        "multiply every scenario delay by F (0 = immediate)",
-        type=_time_scale,
-        default=1.0,
-        metavar="F",
-    )
-    p.add("--seed", "make ids, receipts and delays reproducible", type=int, metavar="N")
-    p.add(
-        "--app",
-        "accept only these consumer credentials (repeatable; default: any)",
-        type=_pair,
-        repeat=True,
-        metavar="KEY:SECRET",
-    )
-    p.add(
-        "--shortcode",
-        f"register a shortcode and its passkey (repeatable; {SANDBOX_SHORTCODE} is always known)",
-        type=_pair,
-        repeat=True,
-        metavar="CODE:PASSKEY",
-    )
-    p.add("--config", "YAML file with 'apps' and 'shortcodes' mappings", type=Path, metavar="FILE")
-    p.add(
-        "--pending-query",
-        "how a query answers while pending: modern (200, ResultCode 4999) "
-        "or legacy (500, 500.001.1001)",
-        choices=["modern", "legacy"],
-        default="modern",
-    )
-    p.add(
-        "--query-wording",
-        "query ResponseDescription: typo ('successsfully', as on the wire) or docs",
-        choices=["typo", "docs"],
-        default="typo",
-    )
-    p.switch("--require-https", "reject plain-http CallBackURLs, as production does")
-    p.add(
-        "--callback-timeout",
-        "seconds to wait for a callback receiver",
-        type=float,
-        default=10.0,
-        metavar="S",
-    )
-    p.add(
-        "--callback-host-map",
-        "post callbacks for HOST to NEWHOST instead (repeatable), e.g. "
-        "localhost=host.docker.internal when the emulator runs in a container",
-        type=_host_map,
-        repeat=True,
-        metavar="HOST=NEWHOST",
-    )
-    p.switch("--tls", "serve HTTPS with a locally made CA and certificate (needs the tls extra)")
-    p.add(
-        "--tls-dir",
-        "where --tls keeps its CA and certificate (default ~/.daraja-emulator/tls)",
-        type=Path,
-        metavar="DIR",
-    )
-    p.add(
-        "--journal-size",
-        "completed transactions kept for queries and inspection",
-        type=int,
-        default=10_000,
-        metavar="N",
-    )
-    p.add(
-        "--max-body-bytes",
-        "larger request bodies get a Daraja-shaped 400",
-        type=int,
-        default=64 * 1024,
-        metavar="N",
-    )
-    p.add(
-        "--rate-limit",
-        "requests per second per consumer key; more get Daraja's spike-arrest answer",
-        type=int,
-        metavar="N",
-    )
-    p.add(
-        "--state",
-        "keep transactions and tokens in this SQLite file across restarts (default: memory)",
-        type=Path,
-        metavar="FILE",
-    )
-    p.add(
-        "--admin-token",
-        "require this token (X-Admin-Token header) on the admin API",
-        metavar="TOKEN",
-    )
-    p.add(
-        "--log-level",
-        "debug, info, warning or error",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-    )
+    for f in fields(Settings):
+        if "flag" in f.metadata:
+            _add(parser, f, env)
     parser.add_argument("--version", action="version", version=f"daraja-emulator {__version__}")
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from parsed flags, merging --config, --app and --shortcode."""
+    """Settings from parsed flags; --config, --app and --shortcode merge (flags last)."""
     from emulator.configfile import load_config_file
 
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if "flag" not in f.metadata:
+            continue
+        value = getattr(args, f.name)
+        if f.metadata["switch"] and f.name == "bundled_scenarios":
+            value = not value  # the flag says --no-bundled-scenarios
+        elif f.metadata["repeat"]:
+            items = value or ()
+            value = dict(items) if f.name in _MAPPINGS else tuple(items)
+        values[f.name] = value
     apps: dict[str, str] = {}
     shortcodes = {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}
-    if args.config:
-        file_apps, file_codes = load_config_file(args.config)
+    if args.config_file:
+        file_apps, file_codes = load_config_file(args.config_file)
         apps.update(file_apps)
         shortcodes.update(file_codes)
-    apps.update(dict(args.app or ()))
-    shortcodes.update(dict(args.shortcode or ()))
-    return Settings(
-        host=args.host,
-        port=args.port,
-        scenario_dirs=tuple(args.scenarios or ()),
-        bundled_scenarios=not args.no_bundled_scenarios,
-        default_scenario=args.default_scenario,
-        time_scale=args.time_scale,
-        seed=args.seed,
-        apps=apps,
-        shortcodes=shortcodes,
-        pending_query=args.pending_query,
-        query_wording=args.query_wording,
-        require_https=args.require_https,
-        callback_timeout=args.callback_timeout,
-        callback_host_map=dict(args.callback_host_map or ()),
-        tls=args.tls,
-        tls_dir=args.tls_dir,
-        journal_size=args.journal_size,
-        max_body_bytes=args.max_body_bytes,
-        admin_token=args.admin_token,
-        state_file=args.state,
-        rate_limit=args.rate_limit,
-        log_level=args.log_level,
-    )
+    values["apps"] = {**apps, **values["apps"]}
+    values["shortcodes"] = {**shortcodes, **values["shortcodes"]}
+    return Settings(**values)
+
+
+_MAPPINGS = frozenset({"apps", "shortcodes", "callback_host_map"})  # KEY:VALUE repeatables
 
 
 def configure_logging(level: str) -> None:

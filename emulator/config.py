@@ -1,20 +1,26 @@
-"""Settings: one frozen object built from CLI flags, DARAJA_* variables or a config file.
+"""Settings: the single source of every flag, DARAJA_* variable, default and help text.
 
-Nothing reads the environment at import time; `cli.py` builds Settings and passes them in.
+Each field's metadata names its flag and help; `cli.py` builds the parser from these fields, so a
+new setting is one field here. Nothing reads the environment at import time: the command builds
+Settings and passes them in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
+
+from emulator.kernel.hostmap import parse_host_map
 
 # The public sandbox shortcode and its published Lipa Na M-Pesa passkey.
 SANDBOX_SHORTCODE = "174379"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 DEFAULT_PORT = 8765  # clear of 8000/8080/3000/5000, which shop frameworks take
+MAX_TIME_SCALE = 1000.0  # a thousandfold slow-down is more than any test needs
 
 PendingQuery = Literal["modern", "legacy"]
 QueryWording = Literal["typo", "docs"]
@@ -24,43 +30,132 @@ def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping))
 
 
+def pair(text: str) -> tuple[str, str]:
+    """'KEY:VALUE' -> (KEY, VALUE), for --app and --shortcode."""
+    key, sep, value = text.partition(":")
+    if not sep or not key or not value:
+        raise ValueError(f"expected KEY:VALUE, got {text!r}")
+    return key, value
+
+
+def time_scale(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or not 0 <= value <= MAX_TIME_SCALE:
+        raise ValueError(f"must be a number from 0 to {MAX_TIME_SCALE:g}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be a whole number >= 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a number > 0")
+    return value
+
+
+def opt(
+    flag: str,
+    help: str,
+    *,
+    parse: Callable[[str], Any] = str,
+    metavar: str | None = None,
+    repeat: bool = False,
+    switch: bool = False,
+    choices: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """A field's command-line face: its flag (the DARAJA_* variable follows from it)."""
+    return {"flag": flag, "help": help, "parse": parse, "metavar": metavar, "repeat": repeat,
+            "switch": switch, "choices": choices}
+
+
+def _f(default: Any, **meta: Any) -> Any:
+    return field(default=default, metadata=opt(**meta))
+
+
+def _fm(factory: Callable[[], Any], **meta: Any) -> Any:
+    return field(default_factory=factory, metadata=opt(**meta))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the emulator can be told; each field has a CLI flag and a DARAJA_* variable."""
 
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    scenario_dirs: tuple[Path, ...] = ()  # user scenario folders, added to the bundled ones
-    bundled_scenarios: bool = True  # False drops the bundled set
-    default_scenario: str | None = None  # overrides the scenario files' `default: true`
-    time_scale: float = 1.0  # multiplies every scenario delay; 0 = immediate
-    seed: int | None = None  # makes ids, receipts and picked delays reproducible
-    apps: Mapping[str, str] = field(default_factory=dict)  # consumer key -> secret; empty = any
-    shortcodes: Mapping[str, str] = field(
-        default_factory=lambda: {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}
-    )  # shortcode -> passkey
-    pending_query: PendingQuery = "modern"  # 4999 body, or the older 500.001.1001 envelope
-    query_wording: QueryWording = "typo"  # "successsfully" as on the wire, or the docs' spelling
-    require_https: bool = False  # reject plain-http CallBackURLs, as production does
-    callback_timeout: float = 10.0  # seconds for one callback POST
-    callback_host_map: Mapping[str, str] = field(default_factory=dict)  # CallBackURL host -> host
-    tls: bool = False  # serve HTTPS with a locally made CA and certificate
-    tls_dir: Path | None = None  # CA and certificate folder; None = ~/.daraja-emulator/tls
-    journal_size: int = 10_000  # completed transactions kept for queries and inspection
-    max_body_bytes: int = 64 * 1024  # larger request bodies get a Daraja-shaped 400
-    token_lifetime: float = 3600.0  # real seconds; the time scale never shortens it
-    rate_limit: int | None = None  # requests per second per consumer key before spike arrest
-    state_file: Path | None = None  # SQLite file that keeps state across restarts
-    admin_token: str | None = None  # protects /_emulator/ admin endpoints when set
-    log_level: str = "info"
+    host: str = _f("127.0.0.1", flag="--host", help="address to listen on")
+    port: int = _f(DEFAULT_PORT, flag="--port", parse=int,
+                   help=f"port to listen on (default {DEFAULT_PORT})")
+    scenario_dirs: tuple[Path, ...] = _f(
+        (), flag="--scenarios", parse=Path, repeat=True, metavar="DIR",
+        help="folder of your scenario YAML files (repeatable)")
+    bundled_scenarios: bool = _f(
+        True, flag="--no-bundled-scenarios", switch=True,
+        help="use only your own scenarios, not the bundled ones")
+    default_scenario: str | None = _f(
+        None, flag="--default-scenario", metavar="NAME",
+        help="scenario for pushes no other scenario matches")
+    time_scale: float = _f(
+        1.0, flag="--time-scale", parse=time_scale, metavar="F",
+        help="multiply every scenario delay by F (0 = immediate)")
+    seed: int | None = _f(None, flag="--seed", parse=int, metavar="N",
+                          help="make ids, receipts and delays reproducible")
+    apps: Mapping[str, str] = _fm(
+        dict, flag="--app", parse=pair, repeat=True, metavar="KEY:SECRET",
+        help="accept only these consumer credentials (repeatable; default: any)")
+    shortcodes: Mapping[str, str] = _fm(
+        lambda: {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}, flag="--shortcode", parse=pair,
+        repeat=True, metavar="CODE:PASSKEY",
+        help=f"register a shortcode and its passkey (repeatable; {SANDBOX_SHORTCODE} is always "
+        "known)")
+    config_file: Path | None = _f(None, flag="--config", parse=Path, metavar="FILE",
+                                  help="YAML file with 'apps' and 'shortcodes' mappings")
+    pending_query: PendingQuery = _f(
+        "modern", flag="--pending-query", choices=("modern", "legacy"),
+        help="how a query answers while pending: modern (200, ResultCode 4999) "
+        "or legacy (500, 500.001.1001)")
+    query_wording: QueryWording = _f(
+        "typo", flag="--query-wording", choices=("typo", "docs"),
+        help="query ResponseDescription: typo ('successsfully', as on the wire) or docs")
+    require_https: bool = _f(False, flag="--require-https", switch=True,
+                             help="reject plain-http CallBackURLs, as production does")
+    callback_timeout: float = _f(10.0, flag="--callback-timeout", parse=positive_float,
+                                 metavar="S", help="seconds to wait for a callback receiver")
+    callback_host_map: Mapping[str, str] = _fm(
+        dict, flag="--callback-host-map", parse=parse_host_map, repeat=True, metavar="HOST=NEWHOST",
+        help="post callbacks for HOST to NEWHOST instead (repeatable), e.g. "
+        "localhost=host.docker.internal when the emulator runs in a container")
+    tls: bool = _f(False, flag="--tls", switch=True,
+                   help="serve HTTPS with a locally made CA and certificate (needs the tls extra)")
+    tls_dir: Path | None = _f(
+        None, flag="--tls-dir", parse=Path, metavar="DIR",
+        help="where --tls keeps its CA and certificate (default ~/.daraja-emulator/tls)")
+    journal_size: int = _f(10_000, flag="--journal-size", parse=positive_int, metavar="N",
+                           help="completed transactions kept for queries and inspection")
+    max_body_bytes: int = _f(64 * 1024, flag="--max-body-bytes", parse=positive_int,
+                             metavar="N", help="larger request bodies get a Daraja-shaped 400")
+    token_lifetime: float = 3600.0  # real seconds; the time scale never shortens it (no flag)
+    rate_limit: int | None = _f(
+        None, flag="--rate-limit", parse=positive_int, metavar="N",
+        help="requests per second per consumer key; more get Daraja's spike-arrest answer")
+    state_file: Path | None = _f(
+        None, flag="--state", parse=Path, metavar="FILE",
+        help="keep transactions and tokens in this SQLite file across restarts (default: memory)")
+    admin_token: str | None = _f(None, flag="--admin-token", metavar="TOKEN",
+                                 help="require this token (X-Admin-Token header) on the admin API")
+    log_level: str = _f("info", flag="--log-level", choices=("debug", "info", "warning", "error"),
+                        help="debug, info, warning or error")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "apps", _frozen(self.apps))
         object.__setattr__(self, "shortcodes", _frozen(self.shortcodes))
         hosts = {k.lower(): v for k, v in self.callback_host_map.items()}
         object.__setattr__(self, "callback_host_map", _frozen(hosts))
-        if self.time_scale < 0:
-            raise ValueError("time_scale must be >= 0")
+        if not math.isfinite(self.time_scale) or not 0 <= self.time_scale <= MAX_TIME_SCALE:
+            raise ValueError(f"time_scale must be a number from 0 to {MAX_TIME_SCALE:g}")
         if self.pending_query not in ("modern", "legacy"):
             raise ValueError("pending_query must be 'modern' or 'legacy'")
         if self.query_wording not in ("typo", "docs"):
