@@ -137,6 +137,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     from emulator import gcpolicy
     from emulator.app import create_app
     from emulator.configfile import ConfigFileError
+    from emulator.kernel.persistence import StateFileError
     from emulator.scenario.engine import UnknownScenario
     from emulator.scenario.loader import ScenarioError
     from emulator.tls import TlsUnavailable
@@ -147,7 +148,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         settings = settings_from(args)
         app = create_app(settings)
         ssl_options = tls_options(settings) if settings.tls else {}
-    except (ScenarioError, ConfigFileError, TlsUnavailable) as exc:
+    except (ScenarioError, ConfigFileError, TlsUnavailable, StateFileError) as exc:
         print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     except UnknownScenario as exc:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # CI runs these; `scripts/test -m 'not slow'` skips them
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -29,6 +29,8 @@ from emulator.config import SANDBOX_SHORTCODE
 from tests.helpers import password
 from tests.raw_receivers import RawReceiver
 
+pytestmark = pytest.mark.slow  # CI runs these; `scripts/test -m 'not slow'` skips them
+
 PUSHES = 10_000
 CONCURRENCY = 50
 DUPLICATE_PHONE = "254710000002"  # the bundled duplicate-callback scenario

@@ -16,6 +16,8 @@ import pytest
 
 from tests.helpers import CallbackReceiver, Daraja
 
+pytestmark = pytest.mark.slow  # CI runs these; `scripts/test -m 'not slow'` skips them
+
 SCENARIO = "name: slow\nresult_code: 0\ndelay: 1.5\ndefault: true\n"
 
 
