@@ -1,18 +1,25 @@
-"""The callback client over real sockets: framing, keep-alive, and every way an answer can fail."""
+"""The callback client over real sockets: framing, keep-alive, and every way an answer can fail.
+
+Every test runs with both parsers: httptools (llhttp) when installed, and h11, the fallback.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulator import httppost
 from emulator.callbacks import tls_context
 from emulator.httppost import (
     MAX_BODY,
+    MAX_HEAD,
     ConnectFailed,
     Poster,
     PostTimeout,
@@ -20,6 +27,18 @@ from emulator.httppost import (
     parse_target,
 )
 from emulator.tls import ensure_tls
+
+
+@pytest.fixture(autouse=True, params=["httptools", "h11"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test with each parser; new connections pick theirs up from _new_parser."""
+    if request.param == "httptools":
+        pytest.importorskip("httptools")
+        monkeypatch.setattr(httppost, "_new_parser", httppost._llhttp_parser)
+    else:
+        monkeypatch.setattr(httppost, "_new_parser", httppost._h11_parser)
+    return str(request.param)
+
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes, bytes], Awaitable[bool]]
 
@@ -283,8 +302,13 @@ def test_a_huge_answer_is_cut_and_its_connection_dropped() -> None:
          "longer than its declared size"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
          "conflicting Content-Length"),
+        # llhttp stops at the 17th digit (illegal chunk size), h11 at its line limit (longer than)
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 70_000,
-         "longer than"),
+         "illegal chunk size|longer than"),
+        (b"HTTP/1.1 200 OK\r\nX-Long: " + b"x" * 70_000, f"longer than {MAX_HEAD} bytes"),
+        (b"HTTP/1.1 100 Continue\r\n\r\n", "after an interim HTTP 100 answer"),
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+         "switched protocols"),
     ],
 )
 def test_broken_answers_are_protocol_errors(raw: bytes, message: str) -> None:
@@ -371,3 +395,37 @@ def test_targets() -> None:
     assert parse_target("http://shop.example").port == 80
     with pytest.raises(ValueError):
         parse_target("mailto:x@example.com")
+
+
+def test_without_httptools_h11_parses() -> None:
+    """httptools is optional: without it the client loads and parses with h11."""
+    code = (
+        "import sys; sys.modules['httptools'] = None\n"
+        "from emulator import httppost\n"
+        "assert httppost.PARSER == 'h11' and httppost._new_parser is httppost._h11_parser\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_bytes_arriving_on_an_idle_connection_retire_it() -> None:
+    """Bytes nobody asked for (here a second answer, late) must never be read as the next
+    post's answer: the connection that got them is closed and the next post goes fresh."""
+
+    async def twice(reader: Any, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
+        writer.write(OK)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 500 Stale\r\nContent-Length: 0\r\n\r\n")
+        return True
+
+    async def main() -> None:
+        async with Server(twice) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).body == b"ok"
+            await asyncio.sleep(0.15)  # the stray answer arrives while the connection is idle
+            assert (await p.post(srv.url(), b"{}")).body == b"ok"
+            assert srv.connections == 2
+            await p.aclose()
+
+    run(main())
