@@ -36,7 +36,11 @@ MAX_HEAD = 64 * 1024  # bytes of status line and headers accepted
 MAX_BODY = 1024 * 1024  # bytes of an answer read; a longer one is cut and its connection closed
 MAX_IDLE = 32  # idle keep-alive connections kept per origin
 MAX_IDLE_TOTAL = 256  # and over all origins (throwaway receivers must not pile up sockets)
-IDLE_SECONDS = 30.0  # an idle connection older than this is closed, not reused
+# An idle connection older than this is closed, not reused. Servers close idle keep-alive
+# connections on their own clock (uvicorn and Node after 5 s, Apache after 5 s, gunicorn's async
+# workers after 2 s), and a post written as the receiver closes is lost on the wire. Staying
+# below the common 5 s avoids most of those races; the one retry in Poster covers the rest.
+IDLE_SECONDS = 4.0
 # Bytes on the wire for one answer before its body is cut even if it has not reached MAX_BODY
 # (tiny chunks, endless chunk extensions or trailers): framing may not outweigh a capped body.
 _MAX_WIRE = MAX_HEAD + 2 * MAX_BODY
@@ -63,6 +67,11 @@ class PostTimeout(PostError):
 
 class ProtocolError(PostError):
     """An answer that is not HTTP/1.x, or a connection closed part-way through it."""
+
+
+class _NoAnswer(ProtocolError):
+    """The connection ended before any byte of the answer: on a reused connection, the receiver
+    had most likely closed it as idle while the post was on its way, so the post may go again."""
 
 
 class _ParseError(Exception):
@@ -267,7 +276,7 @@ class _Connection(asyncio.Protocol):
         detail = f" ({exc})" if exc else ""
         error: ProtocolError
         if self._received == 0:
-            error = ProtocolError(f"the receiver closed the connection without answering{detail}")
+            error = _NoAnswer(f"the receiver closed the connection without answering{detail}")
         elif self._stage == _BODY:
             error = ProtocolError(
                 "the receiver closed the connection inside the body of its "
@@ -437,8 +446,15 @@ class Poster:
 
     async def _exchange(self, target: Target, request: bytes) -> Answer:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
-        conn = self._take_idle(target.origin) or await self._connect(target, deadline)
+        now = loop.time()
+        deadline = now + self._timeout
+        conn = self._take_idle(target.origin, now)
+        if conn is not None:
+            try:
+                return await self._send(conn, request, target.origin, deadline)
+            except _NoAnswer:
+                pass  # closed by the receiver as idle while the post was on its way: once more
+        conn = await self._connect(target, deadline)
         return await self._send(conn, request, target.origin, deadline)
 
     async def _send(
@@ -468,13 +484,13 @@ class Poster:
             conn.close()
         return answer
 
-    def _take_idle(self, origin: tuple[str, str, int]) -> _Connection | None:
+    def _take_idle(self, origin: tuple[str, str, int], now: float) -> _Connection | None:
         idle = self._idle.get(origin)
         found = None
         while idle and found is None:
             conn = idle.pop()  # the most recently used is the least likely to have timed out
             self._idle_count -= 1
-            if conn.usable:
+            if conn.usable and now - conn.idle_since < IDLE_SECONDS:
                 found = conn
             else:
                 conn.close()

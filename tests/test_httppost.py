@@ -9,6 +9,7 @@ import asyncio
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from emulator.httppost import (
     parse_target,
 )
 from emulator.tls import ensure_tls
+from tests.raw_receivers import RawReceiver
 
 
 @pytest.fixture(autouse=True, params=["httptools", "h11"])
@@ -406,6 +408,106 @@ def test_without_httptools_h11_parses() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+# A pooled connection the receiver has closed: the post goes once more, on a fresh connection.
+
+
+def test_idle_connections_are_kept_less_long_than_servers_keep_them() -> None:
+    assert httppost.IDLE_SECONDS < 5.0  # uvicorn's and Node's default keep-alive timeout
+
+
+def test_a_connection_the_receiver_closed_as_idle_does_not_lose_the_post() -> None:
+    """The receiver closes connections idle for 1 s. First the client notices the close while
+    idle; then it is too busy to notice (the loop blocked), so the post goes out on the closed
+    connection, gets no answer, and goes once more on a fresh one."""
+    receiver = RawReceiver("idle-close", delay=1.0)
+
+    async def main() -> None:
+        p = poster()
+        assert (await p.post(receiver.url(), b"{}")).status == 200
+        await asyncio.sleep(1.3)  # closed by the receiver, and the client sees it
+        assert (await p.post(receiver.url(), b"{}")).status == 200
+        assert receiver.connections == 2
+        time.sleep(1.3)  # closed by the receiver while the client's loop is busy
+        assert (await p.post(receiver.url(), b"{}")).status == 200
+        assert receiver.connections == 3
+        assert (await p.post(receiver.url(), b"{}")).status == 200  # the fresh one is reused
+        assert receiver.connections == 3
+        await p.aclose()
+
+    try:
+        run(main())
+        assert receiver.total == 4  # the post on the closed connection never reached it
+    finally:
+        receiver.close()
+
+
+def test_a_receiver_closing_when_a_request_arrives_on_an_idle_connection() -> None:
+    receiver = RawReceiver("close-on-reuse")
+
+    async def main() -> None:
+        p = poster()
+        for _ in range(3):
+            assert (await p.post(receiver.url(), b"{}")).status == 200
+            await asyncio.sleep(0.1)
+        await p.aclose()
+
+    try:
+        run(main())
+        # each post after the first: once on the idle connection (read, closed), once fresh
+        assert receiver.connections == 3 and receiver.total == 5
+    finally:
+        receiver.close()
+
+
+def test_a_fresh_connection_is_not_posted_on_twice() -> None:
+    """Only a reused connection is retried, and only once: a receiver that closes every later
+    connection without answering costs one post on the pooled connection and one fresh one."""
+    served = 0
+
+    async def first_only(reader: Any, writer: asyncio.StreamWriter, h: bytes, b: bytes) -> bool:
+        nonlocal served
+        served += 1
+        if served > 1:
+            return False  # read, then closed without a word
+        writer.write(OK)
+        return True
+
+    async def main() -> None:
+        async with Server(first_only) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            with pytest.raises(ProtocolError, match="closed the connection without answering"):
+                await p.post(srv.url(), b"{}")
+            assert len(srv.requests) == 3 and srv.connections == 2
+            with pytest.raises(ProtocolError, match="without answering"):
+                await p.post(srv.url(), b"{}")  # fresh: nothing pooled
+            assert len(srv.requests) == 4 and srv.connections == 3
+            await p.aclose()
+
+    run(main())
+
+
+def test_no_second_post_once_any_byte_of_the_answer_arrived() -> None:
+    served = 0
+
+    async def then_half(reader: Any, writer: asyncio.StreamWriter, h: bytes, b: bytes) -> bool:
+        nonlocal served
+        served += 1
+        writer.write(OK if served == 1 else b"HTTP/1.1 200 OK\r\nContent-Le")
+        return served == 1
+
+    async def main() -> None:
+        async with Server(then_half) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            with pytest.raises(ProtocolError, match="inside the headers"):
+                await p.post(srv.url(), b"{}")
+            assert len(srv.requests) == 2 and srv.connections == 1
+            await p.aclose()
+
+    run(main())
 
 
 def test_bytes_arriving_on_an_idle_connection_retire_it() -> None:
