@@ -41,6 +41,10 @@ MAX_IDLE_TOTAL = 256  # and over all origins (throwaway receivers must not pile 
 # workers after 2 s), and a post written as the receiver closes is lost on the wire. Staying
 # below the common 5 s avoids most of those races; the one retry in Poster covers the rest.
 IDLE_SECONDS = 4.0
+# Posts in flight to one origin. A receiver that hangs holds at most this many (each until the
+# timeout); the others wait their turn without holding any of Poster's overall slots, so a bad
+# receiver delays only its own callbacks. Equal to MAX_IDLE: every connection can go back idle.
+MAX_PER_ORIGIN = 32
 # Bytes on the wire for one answer before its body is cut even if it has not reached MAX_BODY
 # (tiny chunks, endless chunk extensions or trailers): framing may not outweigh a capped body.
 _MAX_WIRE = MAX_HEAD + 2 * MAX_BODY
@@ -415,15 +419,32 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
 
+class _Gate:
+    """The posts in flight to one origin (a semaphore), and how many posts use it."""
+
+    __slots__ = ("slots", "users")
+
+    def __init__(self, size: int) -> None:
+        self.slots = asyncio.Semaphore(size)
+        self.users = 0
+
+
 class Poster:
-    """POSTs with keep-alive connections per origin and a bound on posts in flight."""
+    """POSTs with keep-alive connections per origin, a bound on posts in flight per origin and
+    one over all origins (sockets: up to max_in_flight in flight plus MAX_IDLE_TOTAL idle)."""
 
     def __init__(
-        self, timeout: float, tls: ssl.SSLContext, max_in_flight: int = 256
+        self,
+        timeout: float,
+        tls: ssl.SSLContext,
+        max_in_flight: int = 256,
+        per_origin: int = MAX_PER_ORIGIN,
     ) -> None:
         self._timeout = timeout
         self._tls = tls
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._per_origin = per_origin
+        self._gates: dict[tuple[str, str, int], _Gate] = {}
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._idle_count = 0
         self._swept = 0.0  # loop time of the last sweep of idle connections
@@ -441,8 +462,18 @@ class Poster:
             f"POST {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n{headers}"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1", "replace") + body
-        async with self._slots:
-            return await self._exchange(target, request)
+        origin = target.origin
+        gate = self._gates.get(origin)
+        if gate is None:
+            gate = self._gates[origin] = _Gate(self._per_origin)
+        gate.users += 1
+        try:
+            async with gate.slots, self._slots:  # always in this order: no deadlock
+                return await self._exchange(target, request)
+        finally:
+            gate.users -= 1
+            if not gate.users:  # no post waits for this origin: forget it
+                del self._gates[origin]
 
     async def _exchange(self, target: Target, request: bytes) -> Answer:
         loop = asyncio.get_running_loop()

@@ -52,7 +52,7 @@ def _content_length(head: bytes) -> int:
 
 class RawReceiver:
     """Records (monotonic arrival time, CheckoutRequestID) of every callback it reads, and how
-    many connections it accepted."""
+    many connections it accepted and had open at most at once."""
 
     def __init__(self, mode: str = "ok", delay: float = 0.0) -> None:
         if mode not in MODES:
@@ -61,6 +61,8 @@ class RawReceiver:
         self.counts: Counter[str] = Counter()
         self.arrivals: list[tuple[float, str]] = []
         self.connections = 0  # accepted so far
+        self.open = 0  # open now
+        self.max_open = 0  # open at most at once
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop = asyncio.new_event_loop()
@@ -98,6 +100,8 @@ class RawReceiver:
         self._tasks.add(task)
         with self._lock:
             self.connections += 1
+            self.open += 1
+            self.max_open = max(self.max_open, self.open)
         served = 0
         try:
             while True:
@@ -125,6 +129,8 @@ class RawReceiver:
             return
         finally:
             self._tasks.discard(task)
+            with self._lock:
+                self.open -= 1
             writer.close()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:

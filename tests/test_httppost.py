@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from emulator import httppost
-from emulator.callbacks import tls_context
+from emulator.callbacks import CallbackSender, tls_context
+from emulator.clock import FakeClock
 from emulator.httppost import (
     MAX_BODY,
     MAX_HEAD,
+    MAX_PER_ORIGIN,
     ConnectFailed,
     Poster,
     PostTimeout,
@@ -508,6 +510,69 @@ def test_no_second_post_once_any_byte_of_the_answer_arrived() -> None:
             await p.aclose()
 
     run(main())
+
+
+# One receiver that hangs delays only its own callbacks.
+
+
+@pytest.mark.parametrize("max_in_flight", [256, MAX_PER_ORIGIN + 4])
+def test_a_hanging_receiver_delays_only_itself(max_in_flight: int) -> None:
+    """100 posts to a receiver that never answers hold at most MAX_PER_ORIGIN connections to it,
+    even when the overall bound is barely larger; posts to a healthy one go straight through."""
+    hanging, healthy = RawReceiver("hang"), RawReceiver("ok")
+    timeout = 0.3
+
+    async def main() -> None:
+        p = Poster(timeout, ssl.create_default_context(), max_in_flight)
+        stuck = [asyncio.ensure_future(p.post(hanging.url(), b"{}")) for _ in range(100)]
+        await asyncio.sleep(0.05)  # all of them started: 32 sent, the rest waiting their turn
+        start = time.monotonic()
+        answers = await asyncio.gather(*(p.post(healthy.url(), b"{}") for _ in range(5)))
+        took = time.monotonic() - start
+        assert [a.status for a in answers] == [200] * 5
+        assert took < 0.2, f"healthy posts took {took:.2f} s"
+        results = await asyncio.wait_for(asyncio.gather(*stuck, return_exceptions=True), 10)
+        assert all(isinstance(r, PostTimeout) for r in results)
+        took = time.monotonic() - start
+        rounds = -(-100 // MAX_PER_ORIGIN)
+        assert took < rounds * timeout + 1.0  # bounded: each round costs one timeout
+        await p.aclose()
+
+    try:
+        run(main())
+        assert hanging.max_open <= MAX_PER_ORIGIN
+        assert hanging.total == 100
+    finally:
+        hanging.close()
+        healthy.close()
+
+
+def test_callbacks_to_a_healthy_receiver_pass_260_to_a_hanging_one(parser: str) -> None:
+    """The report's case through CallbackSender's own bounds: 260 callbacks to a receiver that
+    never answers made one to a healthy receiver wait 9.6 s (a whole timeout, 10 s by default)."""
+    if parser != "httptools":
+        pytest.skip("the pool's bounds, not parsing: once is enough (4.5 s)")
+    hanging, healthy = RawReceiver("hang"), RawReceiver("ok")
+    payload = {"Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_1", "ResultCode": 0}}}
+
+    async def main() -> None:
+        sender = CallbackSender(FakeClock(), timeout=0.5)
+        stuck = [asyncio.ensure_future(sender.post(hanging.url(), payload)) for _ in range(260)]
+        await asyncio.sleep(0.05)
+        start = time.monotonic()
+        attempt = await sender.post(healthy.url(), payload)
+        assert attempt.status == 200 and attempt.error is None
+        took = time.monotonic() - start
+        assert took < 0.25, f"the healthy callback took {took:.2f} s"  # not a whole timeout
+        attempts = await asyncio.wait_for(asyncio.gather(*stuck), 15)
+        assert all(a.error and a.error.startswith("timeout") for a in attempts)
+        await sender.aclose()
+
+    try:
+        run(main())
+    finally:
+        hanging.close()
+        healthy.close()
 
 
 def test_bytes_arriving_on_an_idle_connection_retire_it() -> None:
