@@ -9,6 +9,10 @@ its `mode` says:
     headers-then-close  a status line and headers promising a body, then the connection closes
     garbage             bytes that are not HTTP at all, then the connection closes
     hang                no answer ever; the connection stays open until the client gives up
+    idle-close          like ok, but closes a keep-alive connection idle for `delay` seconds
+                        (as uvicorn does after 5 s), so a client may post on a closed one
+    close-on-reuse      answers a connection's first request; a later one on the same connection
+                        (after it was idle) is read, then the connection closes without answer
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from collections import Counter
 from typing import Any
 
-MODES = ("ok", "slow", "headers-then-close", "garbage", "hang")
+MODES = ("ok", "slow", "headers-then-close", "garbage", "hang", "idle-close", "close-on-reuse")
 OK_BODY = b'{"ResultCode":0,"ResultDesc":"Accepted"}'
 OK_ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -47,7 +51,8 @@ def _content_length(head: bytes) -> int:
 
 
 class RawReceiver:
-    """Records (monotonic arrival time, CheckoutRequestID) of every callback it reads."""
+    """Records (monotonic arrival time, CheckoutRequestID) of every callback it reads, and how
+    many connections it accepted and had open at most at once."""
 
     def __init__(self, mode: str = "ok", delay: float = 0.0) -> None:
         if mode not in MODES:
@@ -55,6 +60,9 @@ class RawReceiver:
         self.mode, self.delay = mode, delay
         self.counts: Counter[str] = Counter()
         self.arrivals: list[tuple[float, str]] = []
+        self.connections = 0  # accepted so far
+        self.open = 0  # open now
+        self.max_open = 0  # open at most at once
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop = asyncio.new_event_loop()
@@ -90,9 +98,20 @@ class RawReceiver:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        with self._lock:
+            self.connections += 1
+            self.open += 1
+            self.max_open = max(self.max_open, self.open)
+        served = 0
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+                if self.mode == "idle-close" and served:
+                    try:
+                        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.delay)
+                    except asyncio.TimeoutError:
+                        return  # idle too long: closed, as a server's keep-alive timeout does
+                else:
+                    head = await reader.readuntil(b"\r\n\r\n")
                 if len(head) > MAX_HEAD:
                     return
                 body = await reader.readexactly(_content_length(head))
@@ -100,6 +119,9 @@ class RawReceiver:
                     checkout_id = _checkout_id(body)
                     self.counts[checkout_id] += 1
                     self.arrivals.append((time.monotonic(), checkout_id))
+                served += 1
+                if self.mode == "close-on-reuse" and served > 1:
+                    return
                 if not await self._answer(reader, writer):
                     return
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
@@ -107,13 +129,15 @@ class RawReceiver:
             return
         finally:
             self._tasks.discard(task)
+            with self._lock:
+                self.open -= 1
             writer.close()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must end."""
         if self.mode == "slow":
             await asyncio.sleep(self.delay)
-        if self.mode in ("ok", "slow"):
+        if self.mode in ("ok", "slow", "idle-close", "close-on-reuse"):
             writer.write(OK_ANSWER)
             await writer.drain()
             return True

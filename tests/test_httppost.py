@@ -1,18 +1,28 @@
-"""The callback client over real sockets: framing, keep-alive, and every way an answer can fail."""
+"""The callback client over real sockets: framing, keep-alive, and every way an answer can fail.
+
+Every test runs with both parsers: httptools (llhttp) when installed, and h11, the fallback.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulator.kernel.delivery import tls_context
+from emulator.kernel import httppost
+from emulator.kernel.clock import FakeClock
+from emulator.kernel.delivery import Delivery, tls_context
 from emulator.kernel.httppost import (
     MAX_BODY,
+    MAX_HEAD,
+    MAX_PER_ORIGIN,
     ConnectFailed,
     Poster,
     PostTimeout,
@@ -20,6 +30,19 @@ from emulator.kernel.httppost import (
     parse_target,
 )
 from emulator.tls import ensure_tls
+from tests.raw_receivers import RawReceiver
+
+
+@pytest.fixture(autouse=True, params=["httptools", "h11"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test with each parser; new connections pick theirs up from _new_parser."""
+    if request.param == "httptools":
+        pytest.importorskip("httptools")
+        monkeypatch.setattr(httppost, "_new_parser", httppost._llhttp_parser)
+    else:
+        monkeypatch.setattr(httppost, "_new_parser", httppost._h11_parser)
+    return str(request.param)
+
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes, bytes], Awaitable[bool]]
 
@@ -283,8 +306,13 @@ def test_a_huge_answer_is_cut_and_its_connection_dropped() -> None:
          "longer than its declared size"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
          "conflicting Content-Length"),
+        # llhttp stops at the 17th digit (illegal chunk size), h11 at its line limit (longer than)
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 70_000,
-         "longer than"),
+         "illegal chunk size|longer than"),
+        (b"HTTP/1.1 200 OK\r\nX-Long: " + b"x" * 70_000, f"longer than {MAX_HEAD} bytes"),
+        (b"HTTP/1.1 100 Continue\r\n\r\n", "after an interim HTTP 100 answer"),
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+         "switched protocols"),
     ],
 )
 def test_broken_answers_are_protocol_errors(raw: bytes, message: str) -> None:
@@ -371,3 +399,200 @@ def test_targets() -> None:
     assert parse_target("http://shop.example").port == 80
     with pytest.raises(ValueError):
         parse_target("mailto:x@example.com")
+
+
+def test_without_httptools_h11_parses() -> None:
+    """httptools is optional: without it the client loads and parses with h11."""
+    code = (
+        "import sys; sys.modules['httptools'] = None\n"
+        "from emulator.kernel import httppost\n"
+        "assert httppost.PARSER == 'h11' and httppost._new_parser is httppost._h11_parser\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+# A pooled connection the receiver has closed: the post goes once more, on a fresh connection.
+
+
+def test_idle_connections_are_kept_less_long_than_servers_keep_them() -> None:
+    assert httppost.IDLE_SECONDS < 5.0  # uvicorn's and Node's default keep-alive timeout
+
+
+def test_a_connection_the_receiver_closed_as_idle_does_not_lose_the_post() -> None:
+    """The receiver closes connections idle for 1 s. First the client notices the close while
+    idle; then it is too busy to notice (the loop blocked), so the post goes out on the closed
+    connection, gets no answer, and goes once more on a fresh one."""
+    receiver = RawReceiver("idle-close", delay=1.0)
+
+    async def main() -> None:
+        p = poster()
+        assert (await p.post(receiver.url(), b"{}")).status == 200
+        await asyncio.sleep(1.3)  # closed by the receiver, and the client sees it
+        assert (await p.post(receiver.url(), b"{}")).status == 200
+        assert receiver.connections == 2
+        time.sleep(1.3)  # closed by the receiver while the client's loop is busy
+        assert (await p.post(receiver.url(), b"{}")).status == 200
+        assert receiver.connections == 3
+        assert (await p.post(receiver.url(), b"{}")).status == 200  # the fresh one is reused
+        assert receiver.connections == 3
+        await p.aclose()
+
+    try:
+        run(main())
+        assert receiver.total == 4  # the post on the closed connection never reached it
+    finally:
+        receiver.close()
+
+
+def test_a_receiver_closing_when_a_request_arrives_on_an_idle_connection() -> None:
+    receiver = RawReceiver("close-on-reuse")
+
+    async def main() -> None:
+        p = poster()
+        for _ in range(3):
+            assert (await p.post(receiver.url(), b"{}")).status == 200
+            await asyncio.sleep(0.1)
+        await p.aclose()
+
+    try:
+        run(main())
+        # each post after the first: once on the idle connection (read, closed), once fresh
+        assert receiver.connections == 3 and receiver.total == 5
+    finally:
+        receiver.close()
+
+
+def test_a_fresh_connection_is_not_posted_on_twice() -> None:
+    """Only a reused connection is retried, and only once: a receiver that closes every later
+    connection without answering costs one post on the pooled connection and one fresh one."""
+    served = 0
+
+    async def first_only(reader: Any, writer: asyncio.StreamWriter, h: bytes, b: bytes) -> bool:
+        nonlocal served
+        served += 1
+        if served > 1:
+            return False  # read, then closed without a word
+        writer.write(OK)
+        return True
+
+    async def main() -> None:
+        async with Server(first_only) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            with pytest.raises(ProtocolError, match="closed the connection without answering"):
+                await p.post(srv.url(), b"{}")
+            assert len(srv.requests) == 3 and srv.connections == 2
+            with pytest.raises(ProtocolError, match="without answering"):
+                await p.post(srv.url(), b"{}")  # fresh: nothing pooled
+            assert len(srv.requests) == 4 and srv.connections == 3
+            await p.aclose()
+
+    run(main())
+
+
+def test_no_second_post_once_any_byte_of_the_answer_arrived() -> None:
+    served = 0
+
+    async def then_half(reader: Any, writer: asyncio.StreamWriter, h: bytes, b: bytes) -> bool:
+        nonlocal served
+        served += 1
+        writer.write(OK if served == 1 else b"HTTP/1.1 200 OK\r\nContent-Le")
+        return served == 1
+
+    async def main() -> None:
+        async with Server(then_half) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).status == 200
+            with pytest.raises(ProtocolError, match="inside the headers"):
+                await p.post(srv.url(), b"{}")
+            assert len(srv.requests) == 2 and srv.connections == 1
+            await p.aclose()
+
+    run(main())
+
+
+# One receiver that hangs delays only its own callbacks.
+
+
+@pytest.mark.parametrize("max_in_flight", [256, MAX_PER_ORIGIN + 4])
+def test_a_hanging_receiver_delays_only_itself(max_in_flight: int) -> None:
+    """100 posts to a receiver that never answers hold at most MAX_PER_ORIGIN connections to it,
+    even when the overall bound is barely larger; posts to a healthy one go straight through."""
+    hanging, healthy = RawReceiver("hang"), RawReceiver("ok")
+    timeout = 0.3
+
+    async def main() -> None:
+        p = Poster(timeout, ssl.create_default_context(), max_in_flight)
+        stuck = [asyncio.ensure_future(p.post(hanging.url(), b"{}")) for _ in range(100)]
+        await asyncio.sleep(0.05)  # all of them started: 32 sent, the rest waiting their turn
+        start = time.monotonic()
+        answers = await asyncio.gather(*(p.post(healthy.url(), b"{}") for _ in range(5)))
+        took = time.monotonic() - start
+        assert [a.status for a in answers] == [200] * 5
+        assert took < 0.2, f"healthy posts took {took:.2f} s"
+        results = await asyncio.wait_for(asyncio.gather(*stuck, return_exceptions=True), 10)
+        assert all(isinstance(r, PostTimeout) for r in results)
+        took = time.monotonic() - start
+        rounds = -(-100 // MAX_PER_ORIGIN)
+        assert took < rounds * timeout + 1.0  # bounded: each round costs one timeout
+        await p.aclose()
+
+    try:
+        run(main())
+        assert hanging.max_open <= MAX_PER_ORIGIN
+        assert hanging.total == 100
+    finally:
+        hanging.close()
+        healthy.close()
+
+
+def test_callbacks_to_a_healthy_receiver_pass_260_to_a_hanging_one(parser: str) -> None:
+    """The report's case through the delivery's own bounds: 260 callbacks to a receiver that
+    never answers made one to a healthy receiver wait 9.6 s (a whole timeout, 10 s by default)."""
+    if parser != "httptools":
+        pytest.skip("the pool's bounds, not parsing: once is enough (4.5 s)")
+    hanging, healthy = RawReceiver("hang"), RawReceiver("ok")
+    payload = b'{"Body":{"stkCallback":{"CheckoutRequestID":"ws_CO_1","ResultCode":0}}}'
+
+    async def main() -> None:
+        sender = Delivery(FakeClock(), timeout=0.5)
+        stuck = [asyncio.ensure_future(sender.post(hanging.url(), payload)) for _ in range(260)]
+        await asyncio.sleep(0.05)
+        start = time.monotonic()
+        attempt = await sender.post(healthy.url(), payload)
+        assert attempt.status == 200 and attempt.error is None
+        took = time.monotonic() - start
+        assert took < 0.25, f"the healthy callback took {took:.2f} s"  # not a whole timeout
+        attempts = await asyncio.wait_for(asyncio.gather(*stuck), 15)
+        assert all(a.error and a.error.startswith("timeout") for a in attempts)
+        await sender.aclose()
+
+    try:
+        run(main())
+    finally:
+        hanging.close()
+        healthy.close()
+
+
+def test_bytes_arriving_on_an_idle_connection_retire_it() -> None:
+    """Bytes nobody asked for (here a second answer, late) must never be read as the next
+    post's answer: the connection that got them is closed and the next post goes fresh."""
+
+    async def twice(reader: Any, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
+        writer.write(OK)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 500 Stale\r\nContent-Length: 0\r\n\r\n")
+        return True
+
+    async def main() -> None:
+        async with Server(twice) as srv:
+            p = poster()
+            assert (await p.post(srv.url(), b"{}")).body == b"ok"
+            await asyncio.sleep(0.15)  # the stray answer arrives while the connection is idle
+            assert (await p.post(srv.url(), b"{}")).body == b"ok"
+            assert srv.connections == 2
+            await p.aclose()
+
+    run(main())
