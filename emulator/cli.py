@@ -108,6 +108,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
 _MAPPINGS = frozenset({"apps", "shortcodes", "callback_host_map"})  # KEY:VALUE repeatables
 
 
+def server_stack() -> str:
+    """The event loop and HTTP parser uvicorn picks ("auto"): uvloop and httptools when
+    installed (the default install has both where they exist), else asyncio and h11."""
+    from importlib.util import find_spec
+
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    parser = "httptools" if find_spec("httptools") else "h11"
+    return f"{loop} + {parser}"
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -156,7 +166,8 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         return 2
     emu = app.state.emulator
     logging.getLogger("emulator").info(
-        "Daraja Emulator %s on %s://%s:%s with %d scenarios (default '%s'), time scale %g",
+        "Daraja Emulator %s on %s://%s:%s with %d scenarios (default '%s'), time scale %g; "
+        "serving on %s",
         __version__,
         "https" if settings.tls else "http",
         settings.host,
@@ -164,6 +175,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         len(emu.scenarios.by_name),
         emu.scenarios.default.name,
         settings.time_scale,
+        server_stack(),
     )
     gcpolicy.apply()
     uvicorn.run(
