@@ -47,14 +47,19 @@ def routes(
         body, now = await authorised_body(request, Endpoint.PUSH)
         push = wire.parse_push(body, require_https=require_https)
         txn = stk.push(push, now)
-        lifecycle.accepted(txn)
-        web.log(
-            request,
-            200,
-            f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: "
-            f"{txn.reason}",
-        )
-        return DarajaJSON(wire.push_response(txn))
+        try:  # all or nothing: whatever fails after the lock leaves neither lock nor record
+            lifecycle.accepted(txn)
+            web.log(
+                request,
+                200,
+                f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: "
+                f"{txn.reason}",
+            )
+            answer = DarajaJSON(wire.push_response(txn))
+        except BaseException:
+            lifecycle.withdraw(txn)
+            raise
+        return answer
 
     async def query(request: Request) -> Response:
         body, now = await authorised_body(request, Endpoint.QUERY)
