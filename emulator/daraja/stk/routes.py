@@ -39,7 +39,8 @@ def routes(
         await gate.on_arrival(request, endpoint)
         authorization, length, content_type = daraja_headers(request)
         tokens.check(authorization, web.clock.now())
-        body = await read_json(request, web.max_body_bytes, length, content_type)
+        body = await read_json(request, web.max_body_bytes, length, content_type,
+                               web.body_timeout)
         await gate.on_subject(endpoint, *wire.subject(body, endpoint, stk.records.get))
         return body, web.clock.now()  # after the faults: a slow one may have slept
 
