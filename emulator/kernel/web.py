@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from emulator.kernel.clock import Clock
 from emulator.kernel.errors import DarajaError, InvalidPayload
 from emulator.kernel.ids import IdSource
+from emulator.kernel.logsafe import escape
 
 log = logging.getLogger("emulator.http")
 _FLOAT_OR_NESTED = frozenset({float, dict, list})
@@ -218,7 +219,8 @@ class RequestLog:
         """Log a request's answer (status None: no answer was sent, the detail says why)."""
         path = request.scope["path"]
         if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: let Starlette
-            path = request.url.path
+            path = escape(request.url.path)
+        detail = escape(detail)  # it quotes request data (a CallBackURL, say)
         log.info("%s %s -> %s %s", request.method, path, status or "-", detail)
         self.rows.append((self._clock.now(), request.method, path, status, detail))
 

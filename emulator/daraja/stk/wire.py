@@ -73,8 +73,9 @@ def _valid_amount(text: str) -> bool:
 
 @functools.lru_cache(maxsize=256)  # a shop has one or a few callback URLs
 def valid_callback_url(url: str, *, require_https: bool) -> bool:
-    """Placeholders, stray spaces and non-URLs fail at request time, as on live Daraja."""
-    if not url or len(url) > 2048 or _URL_FORBIDDEN.search(url):
+    """Placeholders, stray spaces and non-URLs fail at request time, as on live Daraja; so do
+    control characters (DEL and the other non-printables too), which no URL may hold."""
+    if not url or len(url) > 2048 or not url.isprintable() or _URL_FORBIDDEN.search(url):
         return False
     try:
         parts = urlsplit(url)
