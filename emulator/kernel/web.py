@@ -220,6 +220,8 @@ class RequestLog:
         path = request.scope["path"]
         if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: let Starlette
             path = escape(request.url.path)
+        if status == 404 and path.startswith("//"):
+            detail += "; the path starts with //: does your base URL end with a slash?"
         detail = escape(detail)  # it quotes request data (a CallBackURL, say)
         log.info("%s %s -> %s %s", request.method, path, status or "-", detail)
         self.rows.append((self._clock.now(), request.method, path, status, detail))

@@ -216,8 +216,14 @@ class StkBackend:
     def query(self, req: QueryRequest, now: datetime) -> Transaction:
         self.check_credentials(req.business_short_code, req.password, req.timestamp)
         txn = self.records.get(req.checkout_request_id)
-        if txn is None or txn.request.business_short_code != req.business_short_code:
-            raise BadRequest("CheckoutRequestID")
+        if txn is None:
+            raise BadRequest("CheckoutRequestID", why=f"no transaction "
+                             f"{req.checkout_request_id[:40]!r} (unknown, reset, or past "
+                             f"--journal-size)")
+        if txn.request.business_short_code != req.business_short_code:
+            raise BadRequest("CheckoutRequestID", why=f"the transaction belongs to shortcode "
+                             f"{txn.request.business_short_code}, not "
+                             f"{req.business_short_code}")
         if not txn.is_final and self._legacy_pending:
             raise ProcessingError(BEING_PROCESSED, request_id=txn.checkout_request_id)
         return txn
