@@ -5,14 +5,13 @@ turns it into what the client sees. Knows no API family: what it needs is handed
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Callable
 
 from starlette.requests import Request
 
 from emulator.faults.book import FaultBook
 from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultSpec
+from emulator.kernel import auth
 from emulator.kernel.clock import Clock
 from emulator.kernel.events import EventBus
 
@@ -43,15 +42,13 @@ class FaultGate:
         self._find = find
 
     def _consumer_key(self, request: Request) -> str | None:
-        scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
-        if scheme.lower() == "bearer":
-            return self._consumer_of(value.strip())
-        if scheme.lower() == "basic":
-            try:
-                return base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                return None
-        return None
+        """Whose request this is, for the rate limit: a token's app, or Basic's consumer key."""
+        authorization = request.headers.get("authorization")
+        token = auth.bearer(authorization)
+        if token is not None:
+            return self._consumer_of(token)
+        credentials = auth.basic(authorization)
+        return credentials[0] if credentials else None
 
     async def on_arrival(self, request: Request, endpoint: Endpoint) -> None:
         """Admin-set faults and the rate limit, before the request is even authenticated."""

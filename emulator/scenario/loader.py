@@ -49,14 +49,15 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from emulator.faults.model import Endpoint, FaultKind, FaultSpec
+from emulator.kernel.formats import LOCAL_MSISDN, MSISDN
 from emulator.kernel.texts import describe
 from emulator.scenario.model import BalanceItem, Delay, Delivery, Match, Scenario
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
-PHONE_RE = re.compile(r"254[17]\d{8}")
+PHONE_RE = MSISDN  # the one definition, ASCII digits only
 _STRING_CODE_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _INT_RE = re.compile(r"[+-]?\d+")
-_LOCAL_PHONE_RE = re.compile(r"0[17]\d{8}")
+_LOCAL_PHONE_RE = LOCAL_MSISDN
 
 _E = TypeVar("_E", bound=Enum)
 

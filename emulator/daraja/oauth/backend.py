@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from emulator.daraja.oauth.models import Token, TokenCodec
+from emulator.kernel import auth
 from emulator.kernel.errors import (
     InvalidAccessToken,
     InvalidAuthentication,
@@ -24,24 +23,18 @@ EXPIRES_IN = "3599"  # a string on the wire, in every capture
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str]:
-    scheme, _, value = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "basic" or not value.strip():
+    credentials = auth.basic(authorization)
+    if credentials is None or not credentials[0] or not credentials[1]:
         raise InvalidAuthentication()
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidAuthentication() from None
-    key, sep, secret = decoded.partition(":")
-    if not sep or not key or not secret:
-        raise InvalidAuthentication()
-    return key, secret
+    return credentials
 
 
-def _missing_why(authorization: str | None, scheme: str, value: str) -> str:
+def _missing_why(authorization: str | None) -> str:
     """Why no token record matched: no header, another scheme, or a token never issued here."""
-    if not (authorization or "").strip():
+    scheme, value = auth.split(authorization)
+    if not scheme:
         return "no Authorization header: send 'Authorization: Bearer <access_token>'"
-    if scheme.lower() != "bearer":
+    if scheme != "bearer":
         return f"the Authorization header is not 'Bearer <token>' (scheme {scheme[:20]!r})"
     if not value:
         return "the Authorization header is 'Bearer' with no token"
@@ -79,10 +72,10 @@ class OAuthBackend:
 
     def check(self, authorization: str | None, now: datetime) -> Token:
         """The Bearer token's record, or InvalidAccessToken (missing, unknown or expired)."""
-        scheme, _, value = (authorization or "").strip().partition(" ")
-        token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        value = auth.bearer(authorization)
+        token = self.tokens.get(value) if value else None
         if token is None:
-            raise InvalidAccessToken(why=_missing_why(authorization, scheme, value.strip()))
+            raise InvalidAccessToken(why=_missing_why(authorization))
         if token.expires_at <= now:
             ago = (now - token.expires_at).total_seconds()
             raise InvalidAccessToken(why=f"the token expired {ago:.0f} s ago "

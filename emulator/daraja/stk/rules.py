@@ -22,6 +22,7 @@ from emulator.kernel.errors import (
     BadRequest,
     ProcessingError,
 )
+from emulator.kernel.formats import is_timestamp
 from emulator.kernel.ids import IdSource
 from emulator.kernel.store import Records
 from emulator.kernel.texts import PUSH_ERROR, TIMEOUT, describe, normalise
@@ -41,14 +42,6 @@ def prompt_text(req: PushRequest) -> str:
     )
 
 
-def _is_timestamp(text: str) -> bool:
-    try:
-        datetime.strptime(text, "%Y%m%d%H%M%S")
-    except ValueError:
-        return False
-    return text.isascii() and text.isdigit()
-
-
 def password_problem(shortcode: str, passkey: str, password: str, timestamp: str) -> str | None:
     """Why Password is not base64(shortcode + passkey + timestamp); never reveals the passkey."""
     try:
@@ -61,7 +54,7 @@ def password_problem(shortcode: str, passkey: str, password: str, timestamp: str
         return f"Password does not start with BusinessShortCode {shortcode}"
     if not decoded.endswith(timestamp):
         inside = decoded[-14:]  # shown only when it is a timestamp, never part of a passkey
-        shown = f" ({inside})" if _is_timestamp(inside) else ""
+        shown = f" ({inside})" if is_timestamp(inside) else ""
         return f"the timestamp inside Password{shown} differs from Timestamp {timestamp}"
     inner = len(decoded) - len(shortcode) - len(timestamp)
     return (
