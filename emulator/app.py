@@ -80,7 +80,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pending = emulator.restore()
         if emulator.state_file is not None:
-            log.info("state file %s: %d pending transactions resumed", settings.state_file, pending)
+            log.info("state file %s: %d pending transaction%s resumed", settings.state_file,
+                     pending, "" if pending == 1 else "s")
         yield
         await emulator.aclose()
 

@@ -19,6 +19,7 @@ from emulator._version import __version__
 from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _env_name(flag: str) -> str:
@@ -43,7 +44,10 @@ def _add(parser: argparse.ArgumentParser, f: Field[Any], env: Mapping[str, str])
     meta = f.metadata
     flag, name = meta["flag"], _env_name(meta["flag"])
     if meta["switch"]:
-        default = env.get(name, "").strip().lower() in _TRUE
+        raw_switch = env.get(name, "").strip().lower()
+        if raw_switch and raw_switch not in _TRUE | _FALSE:
+            parser.error(f"{name}: expected 1/true/yes/on or 0/false/no/off, got {raw_switch!r}")
+        default = raw_switch in _TRUE
         parser.add_argument(flag, action="store_true", default=default, dest=f.name,
                             help=f"{meta['help']} [env {name}=1]")
         return
@@ -52,6 +56,8 @@ def _add(parser: argparse.ArgumentParser, f: Field[Any], env: Mapping[str, str])
     default: Any = None if meta["repeat"] else f.default
     if default is MISSING:
         default = None
+    if raw is not None and raw != "" and meta["choices"] and raw not in meta["choices"]:
+        parser.error(f"{name}: must be one of {', '.join(meta['choices'])}, got {raw!r}")
     if raw is not None and raw != "":
         try:
             default = ([convert(v.strip()) for v in raw.split(",") if v.strip()]

@@ -39,15 +39,37 @@ def pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"must be a number, got {text!r}") from None
+
+
+def whole(text: str) -> int:
+    """A whole number, said plainly when it is not one."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {text!r}") from None
+
+
+def port(text: str) -> int:
+    value = whole(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"must be a port number from 0 to 65535, got {value}")
+    return value
+
+
 def time_scale(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not math.isfinite(value) or not 0 <= value <= MAX_TIME_SCALE:
         raise ValueError(f"must be a number from 0 to {MAX_TIME_SCALE:g}")
     return value
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    value = whole(text)
     if value < 1:
         raise ValueError("must be a whole number >= 1")
     return value
@@ -62,7 +84,7 @@ def shillings(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not math.isfinite(value) or value <= 0:
         raise ValueError("must be a number > 0")
     return value
@@ -95,8 +117,8 @@ def _fm(factory: Callable[[], Any], **meta: Any) -> Any:
 class Settings:
     """Everything the emulator can be told; each field has a CLI flag and a DARAJA_* variable."""
 
-    host: str = _f("127.0.0.1", flag="--host", help="address to listen on")
-    port: int = _f(DEFAULT_PORT, flag="--port", parse=int,
+    host: str = _f("127.0.0.1", flag="--host", help="address to listen on (default 127.0.0.1)")
+    port: int = _f(DEFAULT_PORT, flag="--port", parse=port,
                    help=f"port to listen on (default {DEFAULT_PORT})")
     scenario_dirs: tuple[Path, ...] = _f(
         (), flag="--scenarios", parse=Path, repeat=True, metavar="DIR",
@@ -110,7 +132,7 @@ class Settings:
     time_scale: float = _f(
         1.0, flag="--time-scale", parse=time_scale, metavar="F",
         help="multiply every scenario delay by F (0 = immediate)")
-    seed: int | None = _f(None, flag="--seed", parse=int, metavar="N",
+    seed: int | None = _f(None, flag="--seed", parse=whole, metavar="N",
                           help="make ids, receipts and delays reproducible")
     apps: Mapping[str, str] = _fm(
         dict, flag="--app", parse=pair, repeat=True, metavar="KEY:SECRET",

@@ -123,3 +123,35 @@ def test_check_scenarios_names_every_broken_file(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2
     assert "a.yaml:3" in err[0] and "b.yaml" in err[1] and "delay" in err[1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (["--port", "99999"], {}, "must be a port number from 0 to 65535"),
+        (["--seed", "x"], {}, "must be a whole number, got 'x'"),
+        (["--time-scale", "abc"], {}, "must be a number, got 'abc'"),
+        ([], {"DARAJA_LOG_LEVEL": "loud"}, "DARAJA_LOG_LEVEL: must be one of"),
+        ([], {"DARAJA_PENDING_QUERY": "x"}, "DARAJA_PENDING_QUERY: must be one of"),
+        ([], {"DARAJA_REQUIRE_HTTPS": "maybe"}, "DARAJA_REQUIRE_HTTPS: expected 1/true"),
+    ],
+)
+def test_bad_flags_and_variables_are_refused_in_words(
+    argv: list[str], env: dict[str, str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        settings(argv, env)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["dir", "under-a-file"])
+def test_an_unusable_state_path_is_refused_without_a_traceback(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    path = tmp_path if where == "dir" else tmp_path / "file" / "s.db"
+    assert main(["--state", str(path), "--port", "0"], env={}) == 2
+    err = capsys.readouterr().err
+    assert "cannot be opened" in err and "Traceback" not in err

@@ -28,10 +28,12 @@ class StateFileError(Exception):
 
 class StateFile:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)  # never readable by others
-        os.close(fd)
-        os.chmod(path, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a new folder is made, as documented
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)  # new files: for the user only
+            os.close(fd)
+        except OSError as exc:
+            raise StateFileError(f"state file {path} cannot be opened: {exc.strerror}") from None
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._check_format(path)
@@ -39,10 +41,11 @@ class StateFile:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+            os.chmod(path, 0o600)  # ours now: an older file made readable by others is closed
         except sqlite3.DatabaseError as exc:
             raise StateFileError(
                 f"state file {path} is not a Daraja Emulator state file ({exc}); "
-                "delete it or start without --state") from None
+                "give another path or start without --state") from None
         self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM rows").fetchone()[0]
 
     def _check_format(self, path: Path) -> None:
@@ -59,7 +62,7 @@ class StateFile:
         if tables - {"meta", "rows"}:
             raise StateFileError(
                 f"state file {path} is not a Daraja Emulator state file; "
-                "delete it or start without --state")
+                "give another path or start without --state")
 
     def save(self, kind: str, key: str, row: dict[str, Any]) -> None:
         self._seq += 1
