@@ -77,7 +77,7 @@ def positive_int(text: str) -> int:
 
 def shillings(text: str) -> int:
     """A whole number of shillings >= 0 (balances)."""
-    value = int(text.replace(",", "").replace("_", ""))
+    value = whole(text.replace(",", "").replace("_", ""))
     if value < 0:
         raise ValueError("must be a whole number of shillings >= 0")
     return value
