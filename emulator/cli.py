@@ -185,6 +185,8 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         server_stack(),
     )
     gcpolicy.apply()
+    from emulator.kernel.slowclients import server_limits
+
     uvicorn.run(
         app,
         host=settings.host,
@@ -192,6 +194,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         log_level=settings.log_level,
         access_log=False,
         log_config=None,
+        **server_limits(settings.body_timeout),  # slow or idle clients are timed out
         **ssl_options,  # type: ignore[arg-type]
     )
     return 0

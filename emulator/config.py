@@ -203,6 +203,10 @@ class Settings:
                                  help="require this token (X-Admin-Token header) on the admin API")
     log_level: str = _f("info", flag="--log-level", choices=("debug", "info", "warning", "error"),
                         help="debug, info, warning or error")
+    body_timeout: float = _f(
+        10.0, flag="--body-timeout", parse=positive_float, metavar="S",
+        help="seconds a client may take to send a request (headers, then body); a slower body "
+        "gets Daraja's 400.002.05, a slower request head a closed connection")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "apps", _frozen(self.apps))

@@ -15,6 +15,7 @@ import uvicorn
 
 from emulator.app import create_app
 from emulator.config import Settings
+from emulator.kernel.slowclients import server_limits
 from emulator.tls import TlsFiles, ensure_tls, server_names
 
 
@@ -42,7 +43,8 @@ class EmulatorServer:
             ssl = {"ssl_certfile": str(self.tls.cert), "ssl_keyfile": str(self.tls.key)}
         config = uvicorn.Config(
             self.app, host=host, port=0, log_level="warning", access_log=False, lifespan="on",
-            log_config=None, **ssl,  # type: ignore[arg-type]
+            log_config=None, **server_limits(self.settings.body_timeout),
+            **ssl,  # type: ignore[arg-type]
         )
         self._socket = _bind(host)
         self.host, self.port = self._socket.getsockname()[:2]

@@ -6,6 +6,12 @@ and the server's cert.pem and key.pem. The CA is made once and reused; the serve
 made again only when it no longer covers the names asked for or is close to expiry, so a client
 that trusts ca.pem keeps trusting every later start.
 
+The CA carries critical X.509 Name Constraints: it can vouch only for localhost, loopback
+addresses, Safaricom's hosts and the names it was made for, so a ca.pem added to a trust store
+cannot be used to impersonate any other site. Asking for a name outside them (or finding a CA
+made before the constraints) makes a new CA, said in the log: clients must then trust the new
+ca.pem.
+
 Needs the `cryptography` package: pip install 'daraja-emulator[tls]'.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import logging
 import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +38,8 @@ SAFARICOM_HOSTS = ("sandbox.safaricom.co.ke", "api.safaricom.co.ke")
 CA_DAYS = 3650
 CERT_DAYS = 825  # the longest server certificate lifetime Apple's TLS stack accepts
 RENEW_BEFORE = dt.timedelta(days=30)
+LOOPBACK_NETS = ("127.0.0.0/8", "::1/128")  # always permitted by the CA's name constraints
+log = logging.getLogger("emulator.tls")
 
 
 class TlsUnavailable(RuntimeError):
@@ -67,7 +76,7 @@ def ensure_tls(directory: Path | None = None, names: Sequence[str] | None = None
     )
     wanted = names or server_names()
     with _locked(folder / ".lock"):
-        ca_cert, ca_key = _load_or_make_ca(folder)
+        ca_cert, ca_key = _load_or_make_ca(folder, wanted)
         if not _cert_fits(files.cert, ca_cert, wanted):
             _make_server_cert(files, ca_cert, ca_key, wanted)
         ca_pem = files.ca.read_bytes()
@@ -133,7 +142,9 @@ def _pem_key(key: RSAPrivateKey) -> bytes:
     )
 
 
-def _load_or_make_ca(folder: Path) -> tuple[x509.Certificate, RSAPrivateKey]:
+def _load_or_make_ca(
+    folder: Path, names: Sequence[str]
+) -> tuple[x509.Certificate, RSAPrivateKey]:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -144,14 +155,60 @@ def _load_or_make_ca(folder: Path) -> tuple[x509.Certificate, RSAPrivateKey]:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         if isinstance(key, RSAPrivateKey) and cert.not_valid_after_utc > _now() + RENEW_BEFORE:
-            return cert, key
-    cert, key = _make_ca()
+            outside = _not_permitted(cert, names)
+            if not outside:
+                return cert, key
+            log.warning(
+                "TLS: making a new local CA in %s: the old one %s; clients must trust the new "
+                "%s", folder, outside, cert_path,
+            )
+    cert, key = _make_ca(names)
     _write(key_path, _pem_key(key), private=True)
     _write(cert_path, cert.public_bytes(Encoding.PEM))
     return cert, key
 
 
-def _make_ca() -> tuple[x509.Certificate, RSAPrivateKey]:
+def _permitted_subtrees(names: Sequence[str]) -> list[x509.GeneralName]:
+    """Loopback networks, localhost, Safaricom's hosts and `names`: all the CA may vouch for."""
+    from cryptography import x509
+
+    nets = dict.fromkeys(ipaddress.ip_network(n) for n in LOOPBACK_NETS)
+    hosts = dict.fromkeys(["localhost", *SAFARICOM_HOSTS])
+    for name in names:
+        if _is_ip(name):
+            address = ipaddress.ip_address(name)
+            if not any(address in net for net in nets):
+                nets[ipaddress.ip_network(address)] = None
+        else:
+            hosts[name.lower().rstrip(".")] = None
+    return [*(x509.IPAddress(net) for net in nets), *(x509.DNSName(h) for h in hosts)]
+
+
+def _not_permitted(cert: x509.Certificate, names: Sequence[str]) -> str:
+    """Why the CA cannot vouch for every name (no name constraints, or a name outside them);
+    empty when it can."""
+    from cryptography import x509
+
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return "has no name constraints (made by an earlier version)"
+    subtrees = constraints.permitted_subtrees or []
+    nets = [g.value for g in subtrees if isinstance(g, x509.IPAddress)]
+    hosts = [str(g.value).lower() for g in subtrees if isinstance(g, x509.DNSName)]
+    for name in names:
+        if _is_ip(name):
+            address = ipaddress.ip_address(name)
+            if not any(address in net for net in nets):
+                return f"may not vouch for {name}"
+        else:
+            host = name.lower().rstrip(".")
+            if not any(host == h or host.endswith("." + h) for h in hosts):
+                return f"may not vouch for {name}"
+    return ""
+
+
+def _make_ca(names: Sequence[str] = ()) -> tuple[x509.Certificate, RSAPrivateKey]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
@@ -189,6 +246,11 @@ def _make_ca() -> tuple[x509.Certificate, RSAPrivateKey]:
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(  # vouches for these names only, even once in a system trust store
+            x509.NameConstraints(permitted_subtrees=_permitted_subtrees(names),
+                                 excluded_subtrees=None),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
     )
     return cert, key

@@ -101,7 +101,8 @@ class Emulator:
         self.scenarios = load_scenario_set(settings)  # replaced whole on reload or a new default
         self._default_set = settings.default_scenario is not None  # a default chosen at runtime
         self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map)
-        self.web = Plumbing(self.clock, self.ids, self.requests, settings.max_body_bytes)
+        self.web = Plumbing(self.clock, self.ids, self.requests, settings.max_body_bytes,
+                            settings.body_timeout)
         self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> callbacks
 
         self.oauth = OAuthBackend(self.ids, settings.apps, settings.token_lifetime,

@@ -10,6 +10,7 @@ import pytest
 
 from emulator import EmulatorServer, Settings
 from emulator.cli import serve_parser, settings_from
+from emulator.kernel import hostmap
 from emulator.kernel.hostmap import map_host, parse_host_map, unreachable_hint
 from tests.helpers import CallbackReceiver, Daraja
 
@@ -57,7 +58,8 @@ def test_bad_flag_exits_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert "expected HOST=NEWHOST" in capsys.readouterr().err
 
 
-def test_hints() -> None:
+def test_hints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hostmap, "in_container", lambda: True)  # the hint is for containers
     assert "--callback-host-map localhost=host.docker.internal" in unreachable_hint(
         "http://localhost:8000/cb"
     )
@@ -106,7 +108,10 @@ def test_callback_follows_the_map(mapped: EmulatorServer, receiver: CallbackRece
     daraja.close()
 
 
-def test_unreachable_localhost_is_named_with_the_fix(daraja: Daraja) -> None:
+def test_unreachable_localhost_is_named_with_the_fix(
+    daraja: Daraja, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hostmap, "in_container", lambda: True)  # the hint is for containers
     url = f"http://localhost:{closed_port()}/api/mpesa/callback"
     checkout_id = daraja.push("254708374149", CallBackURL=url).json()["CheckoutRequestID"]
     [attempt] = attempts(daraja, checkout_id)

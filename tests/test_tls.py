@@ -76,8 +76,14 @@ def test_ca_and_certificate_are_kept_across_restarts(tls_dir: Path) -> None:
     ca, cert = first.ca.read_bytes(), first.cert.read_bytes()
     again = ensure_tls(tls_dir)
     assert again.ca.read_bytes() == ca and again.cert.read_bytes() == cert
-    wider = ensure_tls(tls_dir, [*server_names(), "shop.test"])  # a new name: new cert, same CA
+    # a new name the CA may vouch for (under localhost): new cert, same CA
+    wider = ensure_tls(tls_dir, [*server_names(), "shop.localhost"])
     assert wider.ca.read_bytes() == ca and wider.cert.read_bytes() != cert
+    wider_cert = wider.cert.read_bytes()
+    # a name outside the CA's name constraints: a new CA (said in the log) and a new cert
+    other = ensure_tls(tls_dir, [*server_names(), "shop.test"])
+    assert other.ca.read_bytes() != ca and other.cert.read_bytes() != wider_cert
+    ca = other.ca.read_bytes()
     assert (first.key.stat().st_mode & 0o777) == 0o600
     assert (tls_dir / "ca-key.pem").stat().st_mode & 0o777 == 0o600
     bundle = first.bundle.read_bytes()

@@ -17,6 +17,7 @@ import certifi
 from emulator.kernel.clock import Clock
 from emulator.kernel.hostmap import map_host, unreachable_hint
 from emulator.kernel.httppost import ConnectFailed, Poster, PostError, PostTimeout
+from emulator.kernel.logsafe import escape
 
 log = logging.getLogger("emulator.callbacks")
 MAX_RECORDED_BODY = 2048  # characters of a receiver's answer kept in the journal
@@ -78,11 +79,11 @@ class Delivery:
         except Exception as exc:  # a receiver must never crash the emulator
             error = f"{type(exc).__name__}: {exc}"
         latency = (time.perf_counter() - start) * 1000
-        log.info(
+        log.info(  # the URL and the error text come from the push's CallBackURL: escaped
             "callback %s -> %s %s (%.0f ms)",
-            label or "?",
-            url,
-            status if status is not None else error,
+            escape(label or "?"),
+            escape(url),
+            status if status is not None else escape(str(error)),
             latency,
         )
         return Attempt(at, url, status, error, round(latency, 1), answer_text, body.decode())

@@ -6,7 +6,10 @@ container would post that to itself. `localhost=host.docker.internal` sends it t
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
@@ -42,6 +45,24 @@ def map_host(url: str, host_map: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+_CONTAINER_MARKS = ("docker", "containerd", "kubepods", "libpod", "lxc")
+
+
+@functools.lru_cache(maxsize=1)
+def in_container() -> bool:
+    """Whether this process likely runs in a container (Docker, Podman, Kubernetes, LXC): only
+    then is --callback-host-map the likely cure for an unreachable localhost receiver."""
+    if os.environ.get("container") or Path("/.dockerenv").exists():
+        return True
+    if Path("/run/.containerenv").exists():  # Podman
+        return True
+    try:
+        cgroup = Path("/proc/1/cgroup").read_text(errors="replace")
+    except OSError:
+        return False
+    return any(mark in cgroup for mark in _CONTAINER_MARKS)
+
+
 def unreachable_hint(url: str) -> str:
     """Why a callback host may be out of reach, naming it; for the attempt's `error`."""
     try:
@@ -52,10 +73,12 @@ def unreachable_hint(url: str) -> str:
         host = where = "?"
     text = f"could not reach callback host {where}"
     if host in LOOPBACK:
-        return (
-            f"{text}, which is the emulator's own machine; if the emulator runs in a container "
-            f"and the receiver on the host, use --callback-host-map {host}={DOCKER_HOST}"
-        )
+        if in_container():
+            return (
+                f"{text}, which is the emulator's own container; if the receiver runs on the "
+                f"host, use --callback-host-map {host}={DOCKER_HOST}"
+            )
+        return f"{text}, which is the emulator's own machine: is the receiver running there?"
     if host == DOCKER_HOST:
         return f"{text}; on Linux start the container with --add-host={DOCKER_HOST}:host-gateway"
     return text

@@ -1,8 +1,13 @@
-"""One seeded source for every identifier Daraja hands out, so `--seed` reproduces them all."""
+"""One seeded source for every identifier Daraja hands out, so `--seed` reproduces them all.
+
+Without a seed, access tokens come from the operating system's generator (`secrets`): a
+Mersenne Twister's output can be predicted from enough earlier outputs, and a token is a
+credential. With a seed they stay reproducible, which is what a seed is for."""
 
 from __future__ import annotations
 
 import random
+import secrets
 import string
 from datetime import datetime, timedelta, timezone
 
@@ -23,6 +28,7 @@ class IdSource:
 
     def __init__(self, seed: int | None = None) -> None:
         self._rng = random.Random(seed)
+        self._seeded = seed is not None
         hexes = [self._hex(n) for n in (4, 4, 4, 12)]
         self._node = "-".join(hexes[:3]) + "-" + hexes[3]  # per-node constant prefix
         self._counter = self._rng.randrange(100_000, 9_000_000)
@@ -87,5 +93,6 @@ class IdSource:
         return f"{year}{month}{_DAY_LETTERS[local.day - 1]}{tail}"
 
     def token(self) -> str:
-        """28 alphanumerics, like every captured access token."""
-        return self._rng.randbytes(28).translate(_TOKEN_TABLE).decode("ascii")  # still seeded
+        """28 alphanumerics, like every captured access token; unpredictable unless seeded."""
+        raw = self._rng.randbytes(28) if self._seeded else secrets.token_bytes(28)
+        return raw.translate(_TOKEN_TABLE).decode("ascii")

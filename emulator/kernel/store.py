@@ -69,6 +69,11 @@ class Records(Generic[R]):
             codec = self._codec
             self._persistence.save(codec.kind, codec.key(record), codec.to_row(record))
 
+    def discard(self, key: str) -> None:
+        """Forget an open record as if it never was (an acceptance that failed half-way)."""
+        if self.by_key.pop(key, None) is not None and self._persistence is not None:
+            self._persistence.remove(self._codec.kind, [key])
+
     def finish(self, record: R) -> None:
         """The record is final: it joins the bounded history, evicting the oldest past `keep`."""
         self._finished.append(self._codec.key(record))

@@ -398,6 +398,7 @@ class _Loaded:
     name_line: int | None
     default_line: int | None
     phones: dict[str, tuple[int | None, str]]
+    path: str = ""  # the file's full path, for errors (scenario.source is the short name)
 
 
 def _optional(
@@ -439,7 +440,8 @@ def _fault(f: _File, node: Node) -> FaultSpec:
 
 
 def _fault_scenario(
-    f: _File, top: MappingNode, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool
+    f: _File, top: MappingNode, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool,
+    source: str,
 ) -> _Loaded:
     """A scenario that fails the request instead of creating a transaction."""
     for key in (*_OUTCOME_ONLY, "default"):
@@ -452,10 +454,10 @@ def _fault_scenario(
         result_code="FAULT", result_desc="", delay=Delay(0.0, 0.0), match=match,
         description=_string(f, given["description"][1], "description").strip()
         if "description" in given else "",
-        source=f.name, bundled=bundled, fault=_fault(f, given["fault"][1]),
+        source=source, bundled=bundled, fault=_fault(f, given["fault"][1]),
     )
     name_line = _line(given["name"][0]) if "name" in given else None
-    return _Loaded(scenario, name_line, None, phones)
+    return _Loaded(scenario, name_line, None, phones, f.name)
 
 
 def _c2b(f: _File, node: Node) -> C2BSpec:
@@ -475,7 +477,7 @@ def _c2b(f: _File, node: Node) -> C2BSpec:
 
 
 def _c2b_scenario(
-    f: _File, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool
+    f: _File, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool, source: str
 ) -> _Loaded:
     """A scenario for C2B payments, matched by the payer's phone."""
     for key in (*_OUTCOME_ONLY, "default", "fault"):
@@ -488,18 +490,18 @@ def _c2b_scenario(
         result_code="C2B", result_desc="", delay=Delay(0.0, 0.0), match=match,
         description=_string(f, given["description"][1], "description").strip()
         if "description" in given else "",
-        source=f.name, bundled=bundled, c2b=_c2b(f, given["c2b"][1]),
+        source=source, bundled=bundled, c2b=_c2b(f, given["c2b"][1]),
     )
     name_line = _line(given["name"][0]) if "name" in given else None
-    return _Loaded(scenario, name_line, None, phones)
+    return _Loaded(scenario, name_line, None, phones, f.name)
 
 
-def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool) -> _Loaded:
+def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool, source: str) -> _Loaded:
     given = _fields(f, top, "", _FIELDS)
     if "c2b" in given:
-        return _c2b_scenario(f, given, path, bundled)
+        return _c2b_scenario(f, given, path, bundled, source)
     if "fault" in given:
-        return _fault_scenario(f, top, given, path, bundled)
+        return _fault_scenario(f, top, given, path, bundled, source)
     code_node = _require(f, given, top, "result_code")
     delay_node = _require(f, given, top, "delay")
     name = _name(f, given["name"][1] if "name" in given else None, path.stem)
@@ -525,7 +527,7 @@ def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool) -> _Loaded:
         result_desc=desc,
         delay=_delay(f, delay_node),
         match=match,
-        source=f.name,
+        source=source,
         bundled=bundled,
         **extra,
     )
@@ -534,6 +536,7 @@ def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool) -> _Loaded:
         _line(given["name"][0]) if "name" in given else None,
         _line(given["default"][0]) if "default" in given else None,
         phones,
+        f.name,
     )
 
 
@@ -568,7 +571,21 @@ def _read(path: Path) -> str:
         raise ScenarioError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _load(path: Path, bundled: bool) -> _Loaded:
+def source_name(path: Path, bundled: bool, folder: Path | None = None) -> str:
+    """How the timeline, the admin API and the log name a scenario's file: `bundled: x.yaml`
+    for the bundled set (not the install path), a user file relative to its --scenarios folder
+    (the path as given when it was loaded on its own)."""
+    if bundled:
+        return f"bundled: {path.name}"
+    if folder is not None:
+        try:
+            return str(path.relative_to(folder))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _load(path: Path, bundled: bool, folder: Path | None = None) -> _Loaded:
     f = _File(str(path))
     top = _compose(f.name, _read(path))
     if top is None or (isinstance(top, ScalarNode) and f.scalar(top, None) is None):
@@ -577,7 +594,7 @@ def _load(path: Path, bundled: bool) -> _Loaded:
         raise ScenarioError(
             f.name, 1, None, f"expected a mapping of scenario fields, got {f.got(top)}"
         )
-    return _scenario(f, top, path, bundled)
+    return _scenario(f, top, path, bundled, source_name(path, bundled, folder))
 
 
 def _load_dir(path: Path, bundled: bool) -> list[_Loaded]:
@@ -586,7 +603,7 @@ def _load_dir(path: Path, bundled: bool) -> list[_Loaded]:
     if not path.is_dir():
         raise ScenarioError(path, None, None, "scenario folder is not a directory")
     files = [p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return [_load(p, bundled) for p in sorted(files, key=lambda p: p.name)]
+    return [_load(p, bundled, path) for p in sorted(files, key=lambda p: p.name)]
 
 
 # --------------------------------------------------------------------------- public API
@@ -617,39 +634,40 @@ def bundled_dir() -> Path:
 
 def _check_tier(tier: list[_Loaded]) -> None:
     """Within one tier names, the default and phones must be unique, else matching is ambiguous."""
-    names: dict[str, Scenario] = {}
-    default: Scenario | None = None
-    phones: dict[tuple[str, str], Scenario] = {}  # (kind of scenario, phone) -> claimant
+    names: dict[str, _Loaded] = {}
+    default: _Loaded | None = None
+    phones: dict[tuple[str, str], _Loaded] = {}  # (kind of scenario, phone) -> claimant
     for loaded in tier:
         s = loaded.scenario
         if s.name in names:
             raise ScenarioError(
-                s.source,
+                loaded.path,
                 loaded.name_line,
                 "name",
-                f"scenario name {s.name!r} is also used by {names[s.name].source}",
+                f"scenario name {s.name!r} is also used by {names[s.name].path}",
             )
-        names[s.name] = s
+        names[s.name] = loaded
         if s.default and default is not None:
             raise ScenarioError(
-                s.source,
+                loaded.path,
                 loaded.default_line,
                 "default",
-                f"only one scenario may have default: true; {default.source} "
-                f"({default.name!r}) has it too",
+                f"only one scenario may have default: true; {default.path} "
+                f"({default.scenario.name!r}) has it too",
             )
-        default = s if s.default else default
+        default = loaded if s.default else default
         kind = "c2b" if s.c2b else "stk"  # a phone may pick one of each
         for phone, (line, path) in loaded.phones.items():
             if (kind, phone) in phones:
                 other = phones[(kind, phone)]
                 raise ScenarioError(
-                    s.source,
+                    loaded.path,
                     line,
                     path,
-                    f"phone {phone} is also claimed by scenario {other.name!r} in {other.source}",
+                    f"phone {phone} is also claimed by scenario {other.scenario.name!r} in "
+                    f"{other.path}",
                 )
-            phones[(kind, phone)] = s
+            phones[(kind, phone)] = loaded
 
 
 def _merge(bundled: list[_Loaded], users: list[_Loaded]) -> list[Scenario]:
@@ -669,7 +687,7 @@ def _no_default(bundled: list[_Loaded], users: list[_Loaded], label: str) -> Sce
         s = loaded.scenario
         if s.name in replaced:
             return ScenarioError(
-                s.source,
+                loaded.path,
                 loaded.name_line,
                 "default",
                 f"replaces the bundled default scenario {s.name!r} without "

@@ -37,6 +37,18 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str]:
     return key, secret
 
 
+def _missing_why(authorization: str | None, scheme: str, value: str) -> str:
+    """Why no token record matched: no header, another scheme, or a token never issued here."""
+    if not (authorization or "").strip():
+        return "no Authorization header: send 'Authorization: Bearer <access_token>'"
+    if scheme.lower() != "bearer":
+        return f"the Authorization header is not 'Bearer <token>' (scheme {scheme[:20]!r})"
+    if not value:
+        return "the Authorization header is 'Bearer' with no token"
+    return ("the token was never issued by this emulator (another server's token, or one "
+            "issued before a restart without --state)")
+
+
 class OAuthBackend:
     def __init__(
         self,
@@ -70,9 +82,12 @@ class OAuthBackend:
         scheme, _, value = (authorization or "").strip().partition(" ")
         token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
-            raise InvalidAccessToken()
+            raise InvalidAccessToken(why=_missing_why(authorization, scheme, value.strip()))
         if token.expires_at <= now:
-            raise InvalidAccessToken("Invalid Access Token")
+            ago = (now - token.expires_at).total_seconds()
+            raise InvalidAccessToken(why=f"the token expired {ago:.0f} s ago "
+                                     f"({token.expires_at:%H:%M:%S} UTC); get a new one from "
+                                     f"/oauth/v1/generate")
         return token
 
     def expire_all(self, now: datetime) -> int:

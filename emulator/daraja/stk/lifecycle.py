@@ -8,6 +8,7 @@ nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -51,6 +52,13 @@ class StkLifecycle:
         self.events.publish("transaction", txn.checkout_request_id)
         if txn.queued:
             self.events.publish("queue")  # a queued outcome was used up
+
+    def withdraw(self, txn: Transaction) -> None:
+        """Take back an acceptance whose answer was never sent: no outcome, no lock, no record."""
+        self.scheduler.cancel(txn.checkout_request_id)
+        self.backend.withdraw(txn)
+        with contextlib.suppress(Exception):  # the failure being undone may be the event bus
+            self.events.publish("transaction", txn.checkout_request_id)
 
     def _due(self, key: Key) -> None:
         """A scheduled job fell due: an outcome, or the second post of a duplicate callback."""

@@ -39,7 +39,8 @@ def routes(
         await gate.on_arrival(request, endpoint)
         authorization, length, content_type = daraja_headers(request)
         tokens.check(authorization, web.clock.now())
-        body = await read_json(request, web.max_body_bytes, length, content_type)
+        body = await read_json(request, web.max_body_bytes, length, content_type,
+                               web.body_timeout)
         await gate.on_subject(endpoint, *wire.subject(body, endpoint, stk.records.get))
         return body, web.clock.now()  # after the faults: a slow one may have slept
 
@@ -47,14 +48,19 @@ def routes(
         body, now = await authorised_body(request, Endpoint.PUSH)
         push = wire.parse_push(body, require_https=require_https)
         txn = stk.push(push, now)
-        lifecycle.accepted(txn)
-        web.log(
-            request,
-            200,
-            f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: "
-            f"{txn.reason}",
-        )
-        return DarajaJSON(wire.push_response(txn))
+        try:  # all or nothing: whatever fails after the lock leaves neither lock nor record
+            lifecycle.accepted(txn)
+            web.log(
+                request,
+                200,
+                f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: "
+                f"{txn.reason}",
+            )
+            answer = DarajaJSON(wire.push_response(txn))
+        except BaseException:
+            lifecycle.withdraw(txn)
+            raise
+        return answer
 
     async def query(request: Request) -> Response:
         body, now = await authorised_body(request, Endpoint.QUERY)

@@ -97,6 +97,9 @@ class StkBackend:
         self._legacy_pending = legacy_pending
         self._good_credentials: set[tuple[str, str, str]] = set()  # checked and right
         self.settlement = settlement  # the ledger behind a success; None: money is not kept
+        # the queued outcome the latest push used: (CheckoutRequestID, queue key, scenario), so
+        # a push withdrawn before its answer gives it back
+        self._last_queued: tuple[str, str | None, str] | None = None
 
     def check_credentials(self, shortcode: str, password: str, timestamp: str) -> None:
         if (shortcode, password, timestamp) in self._good_credentials:
@@ -124,22 +127,46 @@ class StkBackend:
         if req.phone in self.locks:
             log.info("refused: phone %s already has a pending push", req.phone)
             raise ProcessingError(SUBSCRIBER_LOCKED)
-        txn = self._new_transaction(req, self._choose(req), now)
+        popped = self._pop_queued(req.phone)
+        try:
+            txn = self._new_transaction(req, self._choose(req, popped), now)
+        except BaseException:
+            if popped is not None:
+                self.queued.setdefault(popped[0], deque()).appendleft(popped[1])
+            raise
+        self._last_queued = None if popped is None else (txn.checkout_request_id, *popped)
         self.locks[req.phone] = txn.checkout_request_id
-        self.records.add(txn)
+        try:
+            self.records.add(txn)
+        except BaseException:
+            self.withdraw(txn)
+            raise
         return txn
 
-    def _choose(self, req: PushRequest) -> Choice:
-        queued = self._pop_queued(req.phone)
-        if queued is not None:
+    def withdraw(self, txn: Transaction) -> None:
+        """Undo an acceptance that failed before its answer: the phone's lock, the transaction
+        and the queued outcome it used go back to how they were, so the client may retry."""
+        checkout_id = txn.checkout_request_id
+        if self.locks.get(txn.phone) == checkout_id:
+            del self.locks[txn.phone]
+        self.records.discard(checkout_id)
+        last = self._last_queued
+        if last is not None and last[0] == checkout_id:
+            self.queued.setdefault(last[1], deque()).appendleft(last[2])
+            self._last_queued = None
+
+    def _choose(self, req: PushRequest, popped: tuple[str | None, str] | None) -> Choice:
+        if popped is not None:
+            queued = popped[1]
             return Choice(self._scenarios().get(queued), f"{QUEUED_REASON} '{queued}'", True)
         return self._scenarios().choose(req.phone, req.amount, req.account_reference)
 
-    def _pop_queued(self, phone: str) -> str | None:
+    def _pop_queued(self, phone: str) -> tuple[str | None, str] | None:
+        """(the queue's key, the scenario) of the next queued outcome for this phone, if any."""
         for key in (phone, None):
             queue = self.queued.get(key)
             if queue:
-                return queue.popleft()
+                return key, queue.popleft()
         return None
 
     def _new_transaction(self, req: PushRequest, choice: Choice, now: datetime) -> Transaction:
@@ -212,8 +239,14 @@ class StkBackend:
     def query(self, req: QueryRequest, now: datetime) -> Transaction:
         self.check_credentials(req.business_short_code, req.password, req.timestamp)
         txn = self.records.get(req.checkout_request_id)
-        if txn is None or txn.request.business_short_code != req.business_short_code:
-            raise BadRequest("CheckoutRequestID")
+        if txn is None:
+            raise BadRequest("CheckoutRequestID", why=f"no transaction "
+                             f"{req.checkout_request_id[:40]!r} (unknown, reset, or past "
+                             f"--journal-size)")
+        if txn.request.business_short_code != req.business_short_code:
+            raise BadRequest("CheckoutRequestID", why=f"the transaction belongs to shortcode "
+                             f"{txn.request.business_short_code}, not "
+                             f"{req.business_short_code}")
         if not txn.is_final and self._legacy_pending:
             raise ProcessingError(BEING_PROCESSED, request_id=txn.checkout_request_id)
         return txn

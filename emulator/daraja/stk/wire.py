@@ -73,8 +73,9 @@ def _valid_amount(text: str) -> bool:
 
 @functools.lru_cache(maxsize=256)  # a shop has one or a few callback URLs
 def valid_callback_url(url: str, *, require_https: bool) -> bool:
-    """Placeholders, stray spaces and non-URLs fail at request time, as on live Daraja."""
-    if not url or len(url) > 2048 or _URL_FORBIDDEN.search(url):
+    """Placeholders, stray spaces and non-URLs fail at request time, as on live Daraja; so do
+    control characters (DEL and the other non-printables too), which no URL may hold."""
+    if not url or len(url) > 2048 or not url.isprintable() or _URL_FORBIDDEN.search(url):
         return False
     try:
         parts = urlsplit(url)
@@ -95,44 +96,115 @@ def _valid_https_url(text: str) -> bool:
     return valid_callback_url(text, require_https=True)
 
 
-Rule = tuple[str, str, Callable[[str], object]]  # (JSON field, name in the error, check)
+def _shown(value: Any) -> str:
+    """A value for a `why`: repr (which escapes control characters), cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _msisdn_why(field: str) -> Callable[[str], str]:
+    def why(text: str) -> str:
+        hint = ""
+        if len(text) == 10 and text.isdigit() and text[:2] in ("07", "01"):
+            hint = f" (write it as 254{text[1:]})"
+        elif text.startswith("+254"):
+            hint = " (without the +)"
+        return f"{field} must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got {_shown(text)}{hint}"
+
+    return why
+
+
+def _url_why(require_https: bool) -> Callable[[str], str]:
+    def why(text: str) -> str:
+        if not text:
+            return "CallBackURL is empty"
+        if len(text) > 2048:
+            return f"CallBackURL is {len(text)} characters long (over 2048)"
+        if not text.isprintable():
+            return f"CallBackURL holds a control or other non-printable character: {_shown(text)}"
+        if _URL_FORBIDDEN.search(text):
+            return (f"CallBackURL holds a space or one of <>{{}}\"'`|\\^ (a placeholder left "
+                    f"in?): {_shown(text)}")
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            return f"CallBackURL has an invalid port: {_shown(text)}"
+        if require_https and parts.scheme == "http":
+            return f"CallBackURL must be https under --require-https, got {_shown(text)}"
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"CallBackURL must be an http(s) URL with a host, got {_shown(text)}"
+        return f"CallBackURL has an invalid port: {_shown(text)}"
+
+    return why
+
+
+def _is(field: str, wanted: str) -> Callable[[str], str]:
+    return lambda text: f"{field} must be {wanted}, got {_shown(text)}"
+
+
+def _blank(field: str, alias: str = "") -> Callable[[str], str]:
+    return lambda text: f"{field} is empty{alias}"
+
+
+# (JSON field, name in the error, check, why it failed: for the log and journal only)
+Rule = tuple[str, str, Callable[[str], object], Callable[[str], str]]
 
 # Daraja's order of checks, and the name each error gives (TransactionDesc fails as "Remarks")
 _PUSH_RULES: tuple[Rule, ...] = (
-    ("BusinessShortCode", "BusinessShortCode", _SHORTCODE.fullmatch),
-    ("Password", "Password", _nonempty),
-    ("Timestamp", "Timestamp", _valid_timestamp),
-    ("TransactionType", "TransactionType", TRANSACTION_TYPES.__contains__),
-    ("Amount", "Amount", _valid_amount),
-    ("PartyA", "PartyA", _MSISDN.fullmatch),
-    ("PartyB", "PartyB", _SHORTCODE.fullmatch),
-    ("PhoneNumber", "PhoneNumber", _MSISDN.fullmatch),
-    ("CallBackURL", "CallBackURL", _valid_url),
-    ("AccountReference", "AccountReference", _nonempty),
-    ("TransactionDesc", "Remarks", _nonempty),
+    ("BusinessShortCode", "BusinessShortCode", _SHORTCODE.fullmatch,
+     _is("BusinessShortCode", "a shortcode of 5 to 8 digits")),
+    ("Password", "Password", _nonempty, _blank("Password")),  # never shown: it is a secret
+    ("Timestamp", "Timestamp", _valid_timestamp,
+     _is("Timestamp", "YYYYMMDDHHmmss (14 digits, a real date and time)")),
+    ("TransactionType", "TransactionType", TRANSACTION_TYPES.__contains__,
+     _is("TransactionType", "CustomerPayBillOnline or CustomerBuyGoodsOnline")),
+    ("Amount", "Amount", _valid_amount,
+     _is("Amount", f"a whole number of shillings from 1 to {MAX_AMOUNT}")),
+    ("PartyA", "PartyA", _MSISDN.fullmatch, _msisdn_why("PartyA")),
+    ("PartyB", "PartyB", _SHORTCODE.fullmatch, _is("PartyB", "a shortcode of 5 to 8 digits")),
+    ("PhoneNumber", "PhoneNumber", _MSISDN.fullmatch, _msisdn_why("PhoneNumber")),
+    ("CallBackURL", "CallBackURL", _valid_url, _url_why(False)),
+    ("AccountReference", "AccountReference", _nonempty, _blank("AccountReference")),
+    ("TransactionDesc", "Remarks", _nonempty,
+     _blank("TransactionDesc", " (Daraja names it Remarks in the error)")),
 )
 _PUSH_RULES_HTTPS = tuple(
-    (name, label, _valid_https_url if check is _valid_url else check)
-    for name, label, check in _PUSH_RULES
+    (name, label, _valid_https_url, _url_why(True)) if check is _valid_url
+    else (name, label, check, why)
+    for name, label, check, why in _PUSH_RULES
 )
 _QUERY_RULES: tuple[Rule, ...] = (
     *_PUSH_RULES[:3],
-    ("CheckoutRequestID", "CheckoutRequestID", _nonempty),
+    ("CheckoutRequestID", "CheckoutRequestID", _nonempty, _blank("CheckoutRequestID")),
 )
 
 
+def _not_text(name: str, value: Any) -> str:
+    if value is None:
+        return f"{name} is missing (or null)"
+    kind = {bool: "true/false", dict: "an object", list: "a list", float: "a fraction"}
+    shown = "" if isinstance(value, (dict, list)) else f" {_shown(value)}"
+    return (f"{name} must be a string or a whole number, got "
+            f"{kind.get(type(value), type(value).__name__)}{shown}")
+
+
 def _fields(body: Any, rules: tuple[Rule, ...]) -> list[str]:
-    """Each rule's field as text, in order; the first that fails raises BadRequest naming it."""
+    """Each rule's field as text, in order; the first that fails raises BadRequest naming it
+    (and, for the log, why: the wire says only "Invalid <Field>")."""
     if not isinstance(body, dict):  # not JSON, or not an object: the first field is blamed
-        raise BadRequest(rules[0][1])
+        what = "not JSON" if body is None else f"JSON but not an object ({type(body).__name__})"
+        raise BadRequest(rules[0][1], why=f"the body is {what}, so Daraja blames the first "
+                         f"field, {rules[0][0]}")
     values = []
     get = body.get
-    for name, label, check in rules:
-        value = get(name)
-        if type(value) is not str:  # most fields are strings: skip the call for them
-            value = _text(value)
-        if value is None or not check(value):
-            raise BadRequest(label)
+    for name, label, check, explain in rules:
+        raw = get(name)
+        value = raw if type(raw) is str else _text(raw)  # most fields are strings already
+        if value is None:
+            raise BadRequest(label, why=_not_text(name, raw))
+        if not check(value):
+            raise BadRequest(label, why=explain(value))
         values.append(value)
     return values
 
