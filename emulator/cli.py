@@ -76,7 +76,8 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         description="A local, offline stand-in for Safaricom's M-Pesa Daraja API (STK Push). "
         "Subcommands: check-scenarios DIR (validate scenario files); to steer a running "
         "emulator: scenarios, default, queue, transactions, show, decide, fast-forward, follow, "
-        "fault, requests, expire-tokens, reset (see daraja-emulator SUBCOMMAND --help).",
+        "fault, requests, expire-tokens, reset, balance, c2b-pay, c2b-payments "
+        "(see daraja-emulator SUBCOMMAND --help).",
     )
     for f in fields(Settings):
         if "flag" in f.metadata:

@@ -23,6 +23,7 @@ DEFAULT_PORT = 8765  # clear of 8000/8080/3000/5000, which shop frameworks take
 MAX_TIME_SCALE = 1000.0  # a thousandfold slow-down is more than any test needs
 
 PendingQuery = Literal["modern", "legacy"]
+NameFields = Literal["auto", "first", "all"]
 QueryWording = Literal["typo", "docs"]
 
 
@@ -71,6 +72,14 @@ def positive_int(text: str) -> int:
     value = whole(text)
     if value < 1:
         raise ValueError("must be a whole number >= 1")
+    return value
+
+
+def shillings(text: str) -> int:
+    """A whole number of shillings >= 0 (balances)."""
+    value = whole(text.replace(",", "").replace("_", ""))
+    if value < 0:
+        raise ValueError("must be a whole number of shillings >= 0")
     return value
 
 
@@ -133,6 +142,30 @@ class Settings:
         repeat=True, metavar="CODE:PASSKEY",
         help=f"register a shortcode and its passkey (repeatable; {SANDBOX_SHORTCODE} is always "
         "known)")
+    tills: tuple[str, ...] = _f(
+        (), flag="--till", repeat=True, metavar="CODE",
+        help="register a Buy Goods till number (repeatable); C2B and STK Buy Goods pay into its "
+        "Merchant Account")
+    customer_balance: int = _f(
+        100_000, flag="--customer-balance", parse=shillings, metavar="KES",
+        help="every customer's opening wallet balance (default 100000)")
+    business_balance: int = _f(
+        1_000_000, flag="--business-balance", parse=shillings, metavar="KES",
+        help="every shortcode's opening Working and Utility (till: Merchant) balance "
+        "(default 1000000)")
+    c2b_validation_timeout: float = _f(
+        8.0, flag="--c2b-validation-timeout", parse=positive_float, metavar="S",
+        help="real seconds Daraja waits for a validation answer before ResponseType decides")
+    c2b_register_once: bool = _f(
+        False, flag="--c2b-register-once", switch=True,
+        help="refuse a second C2B URL registration (500.003.1001), as production does")
+    no_stk_confirmation: bool = _f(
+        False, flag="--no-stk-confirmation", switch=True,
+        help="do not send a C2B confirmation for STK payments to shortcodes with registered URLs")
+    c2b_names: NameFields = _f(
+        "auto", flag="--c2b-names", choices=("auto", "first", "all"),
+        help="name fields in C2B payloads: auto (v1 First/Middle/Last, v2 FirstName only), "
+        "first or all")
     config_file: Path | None = _f(None, flag="--config", parse=Path, metavar="FILE",
                                   help="YAML file with 'apps' and 'shortcodes' mappings")
     pending_query: PendingQuery = _f(
@@ -184,5 +217,6 @@ class Settings:
             raise ValueError(f"time_scale must be a number from 0 to {MAX_TIME_SCALE:g}")
         if self.pending_query not in ("modern", "legacy"):
             raise ValueError("pending_query must be 'modern' or 'legacy'")
+        object.__setattr__(self, "tills", tuple(str(code) for code in self.tills))
         if self.query_wording not in ("typo", "docs"):
             raise ValueError("query_wording must be 'typo' or 'docs'")

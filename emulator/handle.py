@@ -181,6 +181,76 @@ class EmulatorHandle:
         """Expire every access token, to test the shop's token refresh."""
         return int(self.admin("POST", "/tokens/expire")["expired"])
 
+    # --- money: the ledger and C2B ---------------------------------------------------------
+
+    def business(self, shortcode: str) -> dict[str, Any]:
+        """A shortcode's accounts: {"accounts": {"Utility Account": "1000000.00", ...}, ...}."""
+        return self.admin("GET", f"/ledger/businesses/{shortcode}")
+
+    def customer(self, phone: str) -> dict[str, Any]:
+        """A customer's name and wallet balance ("100000.00")."""
+        return self.admin("GET", f"/ledger/customers/{phone}")
+
+    def set_balance(
+        self, shortcode: str, balance: float | str, account: str = "Utility Account"
+    ) -> dict[str, Any]:
+        """Set one account of a business, e.g. an empty Utility Account."""
+        body = {"account": account, "balance": balance}
+        return self.admin("PUT", f"/ledger/businesses/{shortcode}", json=body)
+
+    def set_customer_balance(self, phone: str, balance: float | str) -> dict[str, Any]:
+        """Set a customer's wallet: a push larger than it ends as ResultCode 1."""
+        return self.admin("PUT", f"/ledger/customers/{phone}", json={"balance": balance})
+
+    def entries(
+        self, phone: str | None = None, shortcode: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Completed payments, newest first, each with its receipt and the balances after."""
+        params = {k: v for k, v in (("phone", phone), ("shortcode", shortcode)) if v}
+        return self.admin("GET", "/ledger/entries", params=params)["entries"]
+
+    def c2b_pay(
+        self, shortcode: str, phone: str, amount: int, bill_ref: str | None = None
+    ) -> dict[str, Any]:
+        """A customer pays a shortcode (as C2B simulate does); returns the payment."""
+        body = {"shortcode": shortcode, "phone": phone, "amount": amount, "bill_ref": bill_ref}
+        return self.admin("POST", "/c2b/pay", json=body)
+
+    def c2b_payments(self, phone: str | None = None) -> list[dict[str, Any]]:
+        params = {"phone": phone} if phone else {}
+        return self.admin("GET", "/c2b/payments", params=params)["payments"]
+
+    def c2b_payment(self, trans_id: str) -> dict[str, Any]:
+        """One C2B payment with its timeline and every validation and confirmation attempt."""
+        return self.admin("GET", f"/c2b/payments/{trans_id}")
+
+    def c2b_registrations(self) -> list[dict[str, Any]]:
+        return self.admin("GET", "/c2b/registrations")["registrations"]
+
+    def set_c2b_validation(self, shortcode: str, enabled: bool) -> dict[str, Any]:
+        """Turn external validation on or off for a shortcode with registered URLs."""
+        body = {"external_validation": enabled}
+        return self.admin("PUT", f"/c2b/registrations/{shortcode}", json=body)
+
+    def queue_c2b(self, scenario: str, phone: str | None = None, count: int = 1) -> None:
+        """Make the next `count` C2B payments (from `phone`, or any) play out as `scenario`."""
+        body = {"scenario": scenario, "phone": phone, "count": count}
+        self.admin("POST", "/c2b/queue", json=body)
+
+    def wait_for_c2b(self, trans_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The C2B payment once it has ended and sent the confirmations it will send."""
+        deadline = time.monotonic() + timeout
+        while True:
+            p = self.c2b_payment(trans_id)
+            if p["state"] in ("rejected", "failed") or (
+                p["state"] == "completed" and (p["confirmations"] or not p["registration"]
+                                               or p["scenario"] == "c2b-confirmation-lost")):
+                return p
+            if time.monotonic() >= deadline:
+                raise CallbackTimeout(f"C2B payment {trans_id} still {p['state']} after "
+                                      f"{timeout:g}s; timeline: {p['timeline']}")
+            time.sleep(POLL_SECONDS)
+
     # --- waiting ---------------------------------------------------------------------------
 
     def wait_for_callback(

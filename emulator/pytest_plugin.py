@@ -10,6 +10,9 @@ reset before each test. Errors the in-process server logs fail the test that cau
 
     @pytest.mark.daraja(scenario="cancelled", time_scale=0)
     def test_cancel(daraja_emulator): ...
+
+    @pytest.mark.daraja(balances={"254708374149": 5})   # wallets (KES) before the test
+    def test_too_poor(daraja_emulator): ...
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
 FAST_TIME_SCALE = 0.001  # a 90-second scenario ends in 90 ms
 URL_ENV, TOKEN_ENV = "DARAJA_EMULATOR_URL", "DARAJA_ADMIN_TOKEN"
-MARKER_OPTIONS = ("scenario", "time_scale")
+MARKER_OPTIONS = ("scenario", "time_scale", "balances")
 
 
 class ServerErrors(logging.Handler):
@@ -101,8 +104,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "daraja(scenario=None, time_scale=None): default scenario and time scale of the "
-        "daraja_emulator for this test",
+        "daraja(scenario=None, time_scale=None, balances=None): default scenario, time scale "
+        "and customer wallets ({phone: KES}) of the daraja_emulator for this test",
     )
 
 
@@ -208,6 +211,8 @@ def _apply_marker(handle: EmulatorHandle, marker: pytest.Mark | None) -> None:
             handle.set_default_scenario(options["scenario"])
         if options.get("time_scale") is not None:
             handle.set_time_scale(options["time_scale"])
+        for phone, balance in (options.get("balances") or {}).items():
+            handle.set_customer_balance(str(phone), balance)
     except AdminAPIError as exc:
         problem = exc.message
     if problem:  # failed outside the except block, so the report shows no chained traceback

@@ -150,7 +150,57 @@ def _follow_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
 
 
+def _balance_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="SHORTCODE|PHONE", help="a business or a customer")
+    p.add_argument("amount", nargs="?", metavar="KES", help="set the balance to this")
+    p.add_argument("--account", default="Utility Account",
+                   help="which account of a business to set (default Utility Account)")
+
+
+def _c2b_pay_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shortcode", metavar="SHORTCODE")
+    p.add_argument("phone", metavar="PHONE")
+    p.add_argument("amount", type=int, metavar="KES")
+    p.add_argument("--ref", metavar="ACCOUNT", help="BillRefNumber (the account number)")
+
+
 # --- the subcommands ----------------------------------------------------------------------
+
+
+def cmd_balance(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    """A business's accounts or a customer's wallet; with KES, set it first."""
+    is_phone = len(args.target) == 12 and args.target.startswith("254")
+    if args.amount is not None:
+        if is_phone:
+            emu.set_customer_balance(args.target, args.amount)
+        else:
+            emu.set_balance(args.target, args.amount, args.account)
+    if is_phone:
+        c = emu.customer(args.target)
+        print(f"{c['phone']}  {c['name']}  KES {c['balance']}", file=out)
+        return 0
+    b = emu.business(args.target)
+    print(f"{b['shortcode']} ({b['kind']}) {b['name']}", file=out)
+    _table(["ACCOUNT", "KES"], [[a, v] for a, v in b["accounts"].items()], out)
+    return 0
+
+
+def cmd_c2b_pay(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    p = emu.c2b_pay(args.shortcode, args.phone, args.amount, args.ref)
+    print(f"{p['trans_id']}: {p['phone']} pays {p['shortcode']} KES {p['amount']} "
+          f"({p['transaction_type']}); validation and confirmation follow", file=out)
+    return 0
+
+
+def cmd_c2b_payments(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    rows = [[p["trans_id"], _clock(p["created_at"]), p["phone"], p["shortcode"],
+             str(p["amount"]), p["state"], str(p["validations"]), str(p["confirmations"])]
+            for p in emu.c2b_payments()]
+    if rows:
+        _table(["TRANS ID", "AT", "PHONE", "SHORTCODE", "KES", "STATE", "VAL", "CONF"], rows, out)
+    else:
+        print("no C2B payments", file=out)
+    return 0
 
 
 def cmd_scenarios(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
@@ -173,6 +223,10 @@ def _scenario_row(s: dict[str, Any]) -> list[str]:
     phones = " ".join(s["match"]["phones"]) or "-"
     if s.get("fault"):  # a fault scenario has no result, delay or callback
         return [name, f"fault:{s['fault']}", "-", "-", phones]
+    if s.get("c2b"):  # a C2B scenario: its validation and its confirmations
+        c2b = s["c2b"]
+        return [name, f"c2b:{c2b['validation']}", _delay(c2b["delay"]), c2b["confirmation"],
+                phones]
     delay = "manual" if s["manual"] else _delay(s["delay"])
     return [name, str(s["result_code"]), delay, s["callback"], phones]
 
@@ -401,6 +455,11 @@ _SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], 
     "fault": (cmd_fault, "make Daraja fail the next requests, or list/clear faults", _fault_args),
     "requests": (cmd_requests, "the request journal: every Daraja request and why", _requests_args),
     "expire-tokens": (cmd_expire_tokens, "expire every access token now", _no_args),
+    "balance": (cmd_balance, "a shortcode's accounts or a customer's wallet; KES sets it",
+                _balance_args),
+    "c2b-pay": (cmd_c2b_pay, "a customer pays a shortcode (C2B): validation and confirmation "
+                "follow", _c2b_pay_args),
+    "c2b-payments": (cmd_c2b_payments, "list C2B payments, newest first", _no_args),
 }
 COMMANDS = frozenset(_SUBCOMMANDS)  # the names cli.main() hands to this module
 

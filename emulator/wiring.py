@@ -6,17 +6,24 @@ an API family is one more block here: build its backend from the kernel parts an
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 from starlette.routing import BaseRoute
 
-from emulator.config import Settings
+from emulator.config import SANDBOX_SHORTCODE, Settings
+from emulator.daraja.c2b import routes as c2b_routes
+from emulator.daraja.c2b.codec import PaymentCodec, RegistrationCodec
+from emulator.daraja.c2b.lifecycle import C2BLifecycle
+from emulator.daraja.c2b.models import Payment as C2BPayment
+from emulator.daraja.c2b.models import Registration
+from emulator.daraja.c2b.rules import C2BBackend
 from emulator.daraja.oauth import routes as oauth_routes
 from emulator.daraja.oauth.backend import OAuthBackend
 from emulator.daraja.stk import routes as stk_routes
 from emulator.daraja.stk.codec import TransactionCodec
 from emulator.daraja.stk.lifecycle import StkLifecycle
-from emulator.daraja.stk.models import Transaction
+from emulator.daraja.stk.models import Payment, Transaction
 from emulator.daraja.stk.rules import StkBackend
 from emulator.faults.book import FaultBook
 from emulator.faults.gate import FaultGate
@@ -28,8 +35,53 @@ from emulator.kernel.ids import IdSource
 from emulator.kernel.persistence import StateFile
 from emulator.kernel.store import Records
 from emulator.kernel.web import Plumbing, RequestLog
+from emulator.ledger.book import InsufficientFunds, Ledger, LedgerError
+from emulator.ledger.codec import BusinessCodec, CustomerCodec, EntryCodec
+from emulator.ledger.models import Business, Customer, Entry, Kind, Opening
 from emulator.scenario.engine import ScenarioSet
 from emulator.scenario.loader import load_scenarios
+
+log = logging.getLogger("emulator.ledger")
+
+
+def build_ledger(settings: Settings, state_file: StateFile | None) -> Ledger:
+    """The book: 174379 and every --shortcode a paybill, every --till a till."""
+    registered = {SANDBOX_SHORTCODE: Kind.PAYBILL}
+    registered.update(dict.fromkeys(settings.shortcodes, Kind.PAYBILL))
+    registered.update(dict.fromkeys(settings.tills, Kind.TILL))
+    opening = Opening(customer=settings.customer_balance * 100,
+                      business=settings.business_balance * 100)
+    return Ledger(
+        Records[Business](BusinessCodec(), settings.journal_size, state_file),
+        Records[Customer](CustomerCodec(), settings.journal_size, state_file),
+        Records[Entry](EntryCodec(), settings.journal_size, state_file),
+        opening,
+        registered,
+    )
+
+
+class StkOnLedger:
+    """STK's Settlement: the ledger moves a successful push's money, and a shortcode with
+    registered C2B URLs gets its confirmation (the same receipt), unless turned off."""
+
+    def __init__(self, ledger: Ledger, c2b: C2BLifecycle, confirm: bool) -> None:
+        self._ledger, self._c2b, self._confirm = ledger, c2b, confirm
+
+    def settle(self, payment: Payment) -> bool:
+        try:
+            entry = self._ledger.pay(
+                phone=payment.phone, shortcode=payment.shortcode, amount=payment.amount * 100,
+                kind="stk", receipt=payment.receipt, at=payment.at, reference=payment.reference,
+                till=payment.buy_goods)
+        except InsufficientFunds as exc:
+            log.info("STK %s: %s", payment.receipt, exc)
+            return False
+        except LedgerError as exc:  # a shortcode the book does not know: the push still pays
+            log.warning("STK %s not booked: %s", payment.receipt, exc)
+            return True
+        if self._confirm:
+            self._c2b.stk_paid(entry, payment.buy_goods)
+        return True
 
 
 def load_scenario_set(settings: Settings) -> ScenarioSet:
@@ -57,15 +109,33 @@ class Emulator:
                                   self.state_file)
         self.faults = FaultGate(FaultBook(settings.rate_limit), self.clock, self.events,
                                 self.oauth.consumer_of, self._fault_for)
+        self.ledger = build_ledger(settings, self.state_file)
+        self.c2b = C2BBackend(
+            Records[Registration](RegistrationCodec(), settings.journal_size, self.state_file),
+            Records[C2BPayment](PaymentCodec(), settings.journal_size, self.state_file),
+            self.ledger,
+            self.ids,
+            lambda: self.scenarios,
+            stk_only=frozenset({SANDBOX_SHORTCODE}),
+            register_once=settings.c2b_register_once,
+        )
+        validation = Delivery(self.clock, settings.c2b_validation_timeout,
+                              settings.callback_host_map)
+        self.c2b_lifecycle = C2BLifecycle(self.c2b, self.delivery, validation, self.clock,
+                                          self.events, lambda: self.time_scale,
+                                          settings.c2b_names)
         self.stk = StkBackend(
             Records[Transaction](TransactionCodec(), settings.journal_size, self.state_file),
             self.ids,
             lambda: self.scenarios,
             settings.shortcodes,
             legacy_pending=settings.pending_query == "legacy",
+            settlement=StkOnLedger(self.ledger, self.c2b_lifecycle,
+                                   not settings.no_stk_confirmation),
         )
         self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
                                       settings.time_scale)
+        self._validation_delivery = validation
 
     def routes(self) -> list[BaseRoute]:
         """Every Daraja family's routes (the admin API adds its own in app.py)."""
@@ -74,6 +144,7 @@ class Emulator:
             *stk_routes.routes(self.stk, self.lifecycle, self.oauth, self.web, self.faults,
                                require_https=self.settings.require_https,
                                query_wording=self.settings.query_wording),
+            *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web),
         ]
 
     def _fault_for(
@@ -98,6 +169,10 @@ class Emulator:
         if self.state_file is None:
             return 0
         self.oauth.restore(self.clock.now())
+        self.ledger.restore()
+        payments = self.c2b.payments.restore()
+        self.c2b.restore(self.c2b.registrations.restore(), payments)
+        self.c2b_lifecycle.restore(payments)
         txns = self.stk.records.restore()
         self.stk.restore(txns)
         self.lifecycle.restore(txns)
@@ -118,10 +193,14 @@ class Emulator:
         self.events.publish("scenarios")
 
     def reset(self) -> None:
-        """Transactions, locks, queued outcomes, scheduled callbacks, faults and the request log
-        go; tokens, the default scenario and the rate limit stay."""
+        """Transactions, locks, queued outcomes, scheduled callbacks, C2B payments, faults and
+        the request log go and balances return to their opening values; tokens, C2B URL
+        registrations, the default scenario and the rate limit stay."""
         self.lifecycle.reset()
         self.stk.reset()
+        self.c2b_lifecycle.reset()
+        self.c2b.reset()
+        self.ledger.reset()
         self.faults.book.reset()
         self.requests.clear()
         self.inbox.clear()
@@ -129,7 +208,10 @@ class Emulator:
 
     async def aclose(self) -> None:
         await self.lifecycle.drain()
+        await self.c2b_lifecycle.drain()
         self.lifecycle.reset()
+        self.c2b_lifecycle.reset()
         await self.delivery.aclose()
+        await self._validation_delivery.aclose()
         if self.state_file is not None:
             self.state_file.close()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from emulator import EmulatorServer, Settings
+from tests.c2b_receiver import MerchantReceiver
 from tests.helpers import CallbackReceiver, Daraja
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -21,6 +22,9 @@ MASKS = [  # (pattern, replacement) applied to the raw bytes
     (rb'"access_token":"[A-Za-z0-9]{28}"', rb'"access_token":"<token>"'),
     (rb'"MpesaReceiptNumber","Value":"[A-Z0-9]{10}"', rb'"MpesaReceiptNumber","Value":"<receipt>"'),
     (rb'"TransactionDate","Value":\d{14}', rb'"TransactionDate","Value":20260115093000'),
+    (rb'"OriginatorCoversationID":"[^"]*"', rb'"OriginatorCoversationID":"<id>"'),
+    (rb'"TransID":"[A-Z0-9]{10}"', rb'"TransID":"<receipt>"'),
+    (rb'"TransTime":"\d{14}"', rb'"TransTime":"20260115123000"'),
 ]
 
 
@@ -88,3 +92,27 @@ def test_push_query_and_callbacks(shop: Daraja, receiver: CallbackReceiver) -> N
     receiver.wait(paid)
     check("callback_success", raw_for(receiver, paid))
     check("query_success", shop.query(paid).content)
+
+
+def test_c2b_acks_and_payloads(shop: Daraja) -> None:
+    """Register v1/v2, simulate, and the v1 validation and confirmation bodies (ledger
+    reference 2-4): the misspelt OriginatorCoversationID, "0" vs "00000000", strings only."""
+    merchant = MerchantReceiver()
+    try:
+        urls = {"ConfirmationURL": merchant.url("/c"), "ValidationURL": merchant.url("/v")}
+        for version in ("v2", "v1"):
+            r = shop.http.post(f"/mpesa/c2b/{version}/registerurl", headers=shop.auth(), json={
+                "ShortCode": "600777", "ResponseType": "Completed", **urls})
+            check(f"c2b_register_{version}", r.content)
+        r = shop.http.post("/mpesa/c2b/v1/simulate", headers=shop.auth(), json={
+            "ShortCode": 600777, "CommandID": "CustomerPayBillOnline", "Amount": 1,
+            "Msisdn": 254705912645, "BillRefNumber": "UM001"})
+        check("c2b_simulate_ack", r.content)
+        merchant.wait("/c")
+        check("c2b_validation_v1", merchant.raw("/v")[0])
+        check("c2b_confirmation_v1", merchant.raw("/c")[0])
+        r = shop.http.post("/mpesa/c2b/v1/registerurl", headers=shop.auth(), json={
+            "ShortCode": "174379", "ResponseType": "Completed", **urls})
+        check("c2b_register_174379", r.content)
+    finally:
+        merchant.close()

@@ -140,14 +140,40 @@ def test_marker_sets_scenario_and_time_scale_for_one_test(inner: pytest.Pytester
             "*ERROR at setup of test_unknown_scenario*",
             "@pytest.mark.daraja: no*scenario named 'no-such'*",
             "*ERROR at setup of test_unknown_option*",
-            "@pytest.mark.daraja: unknown option(s) ['speed']; use ['scenario', 'time_scale']",
+            "@pytest.mark.daraja: unknown option(s) ['speed']; use ['scenario', 'time_scale', "
+            "'balances']",
         ]
     )
 
 
 def test_marker_is_registered_for_strict_markers(inner: pytest.Pytester) -> None:
     result = inner.runpytest_subprocess("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.daraja(scenario=None, time_scale=None):*"])
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.daraja(scenario=None, time_scale=None, balances=None):*"])
+
+
+def test_marker_sets_wallets_and_the_handle_reads_the_ledger(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.daraja(balances={"254722000123": 5})
+        def test_poor(daraja_emulator, daraja):
+            assert daraja_emulator.customer("254722000123")["balance"] == "5.00"
+            checkout_id = daraja.push("254722000123", Amount=10).json()["CheckoutRequestID"]
+            assert daraja_emulator.wait_for_callback(checkout_id)["result_code"] == 1
+
+        def test_qa_payment(daraja_emulator):
+            assert daraja_emulator.customer("254722000123")["balance"] == "100000.00"
+            p = daraja_emulator.c2b_pay("600000", "254722000123", 7, "ACC")
+            done = daraja_emulator.wait_for_c2b(p["trans_id"])
+            assert done["state"] == "completed"
+            [entry] = daraja_emulator.entries(phone="254722000123")
+            assert entry["amount"] == "7.00" and entry["receipt"] == p["trans_id"]
+            assert daraja_emulator.business("600000")["accounts"]["Utility Account"] == "1000007.00"
+        """
+    )
+    run(inner).assert_outcomes(passed=2)
 
 
 EXTERNAL_TEST = """

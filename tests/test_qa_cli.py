@@ -270,6 +270,24 @@ def test_the_emulator_own_404_is_still_its_reason(run: Run) -> None:
     assert run("show", "ws_CO_nope")[2] == "daraja-emulator: no transaction ws_CO_nope\n"
 
 
+def test_balance_and_c2b_pay(run: Run) -> None:
+    code, out, _ = run("balance", "254722000777", "250")
+    assert code == 0 and out.strip().endswith("KES 250.00")
+    code, out, _ = run("c2b-pay", "600100", "254722000777", "50", "--ref", "ACC-1")
+    assert code == 0 and "pays 600100 KES 50 (Pay Bill)" in out
+    for _ in range(200):
+        if run("balance", "254722000777")[1].strip().endswith("KES 200.00"):
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the C2B payment did not move the money")
+    code, out, _ = run("balance", "600100")
+    assert re.search(r"Utility Account +1000050.00", out)
+    code, out, _ = run("c2b-payments")
+    assert "600100" in out and "completed" in out
+    assert "c2b:timeout" in run("scenarios")[1]
+
+
 def test_serve_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"], {})

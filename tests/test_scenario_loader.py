@@ -331,15 +331,16 @@ BUNDLED_FILES = sorted(p.name for p in bundled_dir().glob("*.yaml"))
 
 def test_bundled_dir_has_the_files() -> None:
     assert bundled_dir().is_dir()
-    outcomes = [f for f in BUNDLED_FILES if not f.startswith("fault-")]
-    assert len(outcomes) == 13 and len(BUNDLED_FILES) == 25
+    outcomes = [f for f in BUNDLED_FILES if not f.startswith(("fault-", "c2b-"))]
+    c2b = [f for f in BUNDLED_FILES if f.startswith("c2b-")]
+    assert len(outcomes) == 13 and len(c2b) == 4 and len(BUNDLED_FILES) == 29
 
 
 @pytest.mark.parametrize("filename", BUNDLED_FILES)
 def test_each_bundled_file_loads(filename: str) -> None:
     s = load_file(bundled_dir() / filename, bundled=True)
     assert s.name == Path(filename).stem and s.bundled
-    assert s.description and (s.result_desc or s.fault)
+    assert s.description and (s.result_desc or s.fault or s.c2b)
     assert len(s.match.phones) == 1
 
 
@@ -351,8 +352,11 @@ def test_bundled_set_has_one_default() -> None:
 
 
 def test_bundled_magic_numbers_follow_the_rule() -> None:
-    """2547000 + the code padded to five digits; 25471000000N for delivery variants."""
+    """2547000 + the code padded to five digits; 25471000000N for delivery variants;
+    25471100000N for C2B variants."""
     variants = {"lost-callback": "1", "duplicate-callback": "2", "manual": "3"}
+    c2b = {"c2b-validation-timeout": "1", "c2b-confirmation-lost": "2",
+           "c2b-confirmation-twice": "3", "c2b-slow": "4"}
     for s in load_scenarios():
         (phone,) = s.match.phones
         if s.name == "success":
@@ -362,6 +366,8 @@ def test_bundled_magic_numbers_follow_the_rule() -> None:
             assert phone == expected, s.name
         elif s.name in variants:
             assert phone == "25471000000" + variants[s.name]
+        elif s.c2b is not None:
+            assert phone == "25471100000" + c2b[s.name]
         else:
             assert phone == f"2547000{int(s.result_code):05d}", s.name
 

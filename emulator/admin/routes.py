@@ -15,7 +15,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from emulator._version import __version__
+from emulator.admin import c2b as c2b_admin
 from emulator.admin import dashboard, openapi, views
+from emulator.admin import ledger as ledger_admin
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.faults import listing
 from emulator.admin.faults import routes as fault_routes
@@ -326,6 +328,8 @@ def routes(emu: Emulator) -> list[BaseRoute]:
         Route(f"{P}/inbox/{{name}}", partial(inbox, emu), methods=["GET", "POST", "DELETE"]),
         Route(f"{P}/events", partial(events, emu), methods=["GET"]),
         *fault_routes(emu),
+        *ledger_admin.routes(emu),
+        *c2b_admin.routes(emu),
         *dashboard.routes,
         *openapi.routes,
     ]

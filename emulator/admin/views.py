@@ -95,4 +95,7 @@ def scenario(s: Scenario, default: bool) -> dict[str, Any]:
         "source": s.source,
         "bundled": s.bundled,
         "fault": s.fault.kind.value if s.fault else None,
+        "c2b": None if s.c2b is None else {
+            "validation": s.c2b.validation.value, "confirmation": s.c2b.confirmation.value,
+            "delay": [s.c2b.delay.low, s.c2b.delay.high], "duplicate_gap": s.c2b.duplicate_gap},
     }

@@ -4,6 +4,7 @@ Exception tree::
 
     DarajaError                      {requestId, errorCode, errorMessage}; status from the code
     ├── BadRequest                   400.002.02 "Bad Request - Invalid <Field>"
+    ├── InvalidUrl                   400.003.02 (C2B: "... - URL has the word MPESA")
     ├── InvalidPayload               400.002.05 "Invalid Request Payload" (oversized bodies)
     ├── InvalidAuthentication        400.008.01 (OAuth: Authorization header not Basic)
     ├── InvalidGrantType             400.008.02 (OAuth: grant_type not client_credentials)
@@ -113,3 +114,9 @@ WRONG_CREDENTIALS = texts.WRONG_CREDENTIALS
 MERCHANT_UNKNOWN = texts.MERCHANT_UNKNOWN
 SUBSCRIBER_LOCKED = texts.SUBSCRIBER_LOCKED
 BEING_PROCESSED = texts.BEING_PROCESSED
+
+
+class InvalidUrl(DarajaError):
+    """400.003.02: a C2B URL holding a forbidden word ("URL has the word MPESA")."""
+
+    code = "400.003.02"

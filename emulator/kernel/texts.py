@@ -35,6 +35,7 @@ RESULT_DESCRIPTIONS: dict[int | str, str] = {
 }
 
 SUCCESS = 0
+INSUFFICIENT = 1
 TIMEOUT = 1037
 PUSH_ERROR = 1025
 PENDING_QUERY_CODE = "4999"
@@ -86,5 +87,39 @@ GATEWAY_FAULT = {
     "fault": {
         "faultstring": "The Service is temporarily unavailable",
         "detail": {"errorcode": "messaging.adaptors.http.flow.ServiceUnavailable"},
+    }
+}
+
+# C2B (ledger reference 2-4): the register ack's key is misspelt on the wire, in every capture
+C2B_ORIGINATOR_KEY = "OriginatorCoversationID"  # sic: no "n" after "Co"
+C2B_REGISTER_CODE = {"v1": "0", "v2": "00000000"}  # v2: 2026 sandbox capture; v1: docs
+C2B_REGISTER_DESC = {"v1": "success", "v2": "Success"}  # lower-case in the v1 captures
+C2B_SIMULATE_ACCEPTED = "Accept the service request successfully."
+C2B_ALREADY_REGISTERED = "Urls are already registered."  # production: 500.003.1001
+C2B_URL_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
+C2B_URL_WORD_ERROR = "Bad Request - Invalid {field} - URL has the word {word}"  # 400.003.02
+C2B_TRANSACTION_TYPES = {"paybill": "Pay Bill", "till": "Buy Goods"}
+# maps a merchant's reject code -> its meaning (validation answers, reference 4.4)
+C2B_REJECT_CODES = {
+    "C2B00011": "Invalid MSISDN",
+    "C2B00012": "Invalid Account Number",
+    "C2B00013": "Invalid Amount",
+    "C2B00014": "Invalid KYC Details",
+    "C2B00015": "Invalid Shortcode",
+    "C2B00016": "Other Error",
+}
+# what the gateway answers when a non-C2B shortcode (174379) registers URLs: Apigee's
+# ServiceCallout failure; the faultstring is captured, the rest is Apigee's usual shape
+C2B_URL_VAULT_FAULT = {
+    "Envelope": {
+        "encodingStyle": "http://schemas.xmlsoap.org/soap/encoding/",
+        "Body": {
+            "Fault": {
+                "faultcode": "soap:Server",
+                "faultstring": "Execution of ServiceCallout SCO-AddURLVault failed. "
+                "Reason: ResponseCode 409 is treated as error",
+                "detail": {"source": {"errorcode": "steps.servicecallout.ExecutionFailed"}},
+            }
+        },
     }
 }

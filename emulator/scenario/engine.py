@@ -46,13 +46,21 @@ class ScenarioSet:
         self._general: list[Scenario] = []  # scenarios matching without a phone list
         self._faults_by_phone: dict[str, list[Scenario]] = {}  # the same, for fault scenarios
         self._general_faults: list[Scenario] = []
+        self._c2b_by_phone: dict[str, list[Scenario]] = {}  # the same, for C2B scenarios
+        self._c2b_general: list[Scenario] = []
         for s in ordered:
-            by_phone = self._faults_by_phone if s.fault else self._by_phone
-            general = self._general_faults if s.fault else self._general
+            by_phone, general = self._partition(s)
             for phone in s.match.phones:
                 by_phone.setdefault(phone, []).append(s)
             if not s.match.phones and not s.match.is_empty:
                 general.append(s)
+
+    def _partition(self, s: Scenario) -> tuple[dict[str, list[Scenario]], list[Scenario]]:
+        if s.fault:
+            return self._faults_by_phone, self._general_faults
+        if s.c2b:
+            return self._c2b_by_phone, self._c2b_general
+        return self._by_phone, self._general
 
     def get(self, name: str) -> Scenario:
         try:
@@ -65,7 +73,21 @@ class ScenarioSet:
         scenario = self.get(name)
         if scenario.fault is not None:
             raise UnknownScenario(f"{name} is a fault scenario; use the faults API for faults")
+        if scenario.c2b is not None:
+            raise UnknownScenario(f"{name} is a C2B scenario; queue it for C2B payments")
         return scenario
+
+    def c2b_outcome(self, name: str) -> Scenario:
+        """A C2B scenario, by name."""
+        scenario = self.get(name)
+        if scenario.c2b is None:
+            raise UnknownScenario(f"{name} is not a C2B scenario")
+        return scenario
+
+    def c2b_for(self, phone: str, amount: int | None, reference: str) -> Scenario | None:
+        """The C2B scenario matching a payment (same precedence as outcomes), if any."""
+        return _first(self._c2b_by_phone.get(phone, ()), self._c2b_general, phone, amount,
+                      reference)
 
     def with_default(self, name: str) -> ScenarioSet:
         return ScenarioSet(list(self.by_name.values()), default=self.outcome(name).name)

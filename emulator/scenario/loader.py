@@ -19,6 +19,15 @@ One scenario per file. Every field, with its rules::
       amount: 5                  # an int >= 1, or [min, max] inclusive
       account_references: ["FAIL-*"]   # glob patterns, case-sensitive
 
+A C2B scenario (which payer phones' C2B payments play out how) has `c2b:` instead of the
+outcome fields, and only name, description and match besides::
+
+    c2b:
+      validation: timeout        # answer | timeout (default answer): timeout ignores the answer
+      confirmation: never        # once | never | twice (default once)
+      delay: [1, 3]              # seconds before the validation or confirmation POST
+      duplicate_gap: 2           # seconds between the two posts of `twice`
+
 The loader is strict because a typo that is silently ignored makes a test pass for the wrong
 reason: unknown or repeated keys, wrong types (booleans are not numbers, "5" is not a number) and
 out-of-range values are all `ScenarioError`s naming the file, the 1-based line and the field.
@@ -51,7 +60,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from emulator.faults.model import Endpoint, FaultKind, FaultSpec
 from emulator.kernel.formats import LOCAL_MSISDN, MSISDN
 from emulator.kernel.texts import describe
-from emulator.scenario.model import BalanceItem, Delay, Delivery, Match, Scenario
+from emulator.scenario.model import (
+    BalanceItem,
+    C2BSpec,
+    Delay,
+    Delivery,
+    Match,
+    Scenario,
+    Validation,
+)
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 PHONE_RE = MSISDN  # the one definition, ASCII digits only
@@ -366,7 +383,9 @@ _FIELDS = (
     "manual_timeout",
     "match",
     "fault",
+    "c2b",
 )
+_C2B_FIELDS = ("validation", "confirmation", "delay", "duplicate_gap")
 _FAULT_FIELDS = ("kind", "endpoints", "times", "seconds")
 _OUTCOME_ONLY = ("result_code", "result_desc", "delay", "callback", "duplicate_gap", "balance",
                  "manual", "manual_timeout")
@@ -442,8 +461,46 @@ def _fault_scenario(
     return _Loaded(scenario, name_line, None, phones, f.name)
 
 
+def _c2b(f: _File, node: Node) -> C2BSpec:
+    if not isinstance(node, MappingNode):
+        f.fail(node, "c2b", f"must be a mapping of {', '.join(_C2B_FIELDS)}, got {f.got(node)}")
+    given = _fields(f, node, "c2b.", _C2B_FIELDS)
+    spec: dict[str, Any] = {
+        **_optional(given, "validation", lambda n: _choice(f, n, "c2b.validation", Validation)),
+        **_optional(given, "confirmation",
+                    lambda n: _choice(f, n, "c2b.confirmation", Delivery)),
+        **_optional(given, "duplicate_gap", lambda n: _seconds(f, n, "c2b.duplicate_gap")),
+    }
+    if "delay" in given:
+        delay = _delay(f, given["delay"][1])
+        spec["delay"] = delay
+    return C2BSpec(**spec)
+
+
+def _c2b_scenario(
+    f: _File, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool, source: str
+) -> _Loaded:
+    """A scenario for C2B payments, matched by the payer's phone."""
+    for key in (*_OUTCOME_ONLY, "default", "fault"):
+        if key in given:
+            f.fail(given[key][0], key, "a C2B scenario takes only name, description, match and "
+                   "c2b")
+    match, phones = _match(f, given["match"][1]) if "match" in given else (Match(), {})
+    scenario = Scenario(
+        name=_name(f, given["name"][1] if "name" in given else None, path.stem),
+        result_code="C2B", result_desc="", delay=Delay(0.0, 0.0), match=match,
+        description=_string(f, given["description"][1], "description").strip()
+        if "description" in given else "",
+        source=source, bundled=bundled, c2b=_c2b(f, given["c2b"][1]),
+    )
+    name_line = _line(given["name"][0]) if "name" in given else None
+    return _Loaded(scenario, name_line, None, phones, f.name)
+
+
 def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool, source: str) -> _Loaded:
     given = _fields(f, top, "", _FIELDS)
+    if "c2b" in given:
+        return _c2b_scenario(f, given, path, bundled, source)
     if "fault" in given:
         return _fault_scenario(f, top, given, path, bundled, source)
     code_node = _require(f, given, top, "result_code")
@@ -580,7 +637,7 @@ def _check_tier(tier: list[_Loaded]) -> None:
     """Within one tier names, the default and phones must be unique, else matching is ambiguous."""
     names: dict[str, _Loaded] = {}
     default: _Loaded | None = None
-    phones: dict[str, _Loaded] = {}
+    phones: dict[tuple[str, str], _Loaded] = {}  # (kind of scenario, phone) -> claimant
     for loaded in tier:
         s = loaded.scenario
         if s.name in names:
@@ -600,9 +657,10 @@ def _check_tier(tier: list[_Loaded]) -> None:
                 f"({default.scenario.name!r}) has it too",
             )
         default = loaded if s.default else default
+        kind = "c2b" if s.c2b else "stk"  # a phone may pick one of each
         for phone, (line, path) in loaded.phones.items():
-            if phone in phones:
-                other = phones[phone]
+            if (kind, phone) in phones:
+                other = phones[(kind, phone)]
                 raise ScenarioError(
                     loaded.path,
                     line,
@@ -610,7 +668,7 @@ def _check_tier(tier: list[_Loaded]) -> None:
                     f"phone {phone} is also claimed by scenario {other.scenario.name!r} in "
                     f"{other.path}",
                 )
-            phones[phone] = loaded
+            phones[(kind, phone)] = loaded
 
 
 def _merge(bundled: list[_Loaded], users: list[_Loaded]) -> list[Scenario]:

@@ -36,6 +36,23 @@ class Delay:
         return self.low if self.low == self.high else rng.uniform(self.low, self.high)
 
 
+class Validation(str, enum.Enum):
+    """How Daraja treats the merchant's answer to a C2B validation POST."""
+
+    ANSWER = "answer"  # the merchant's answer decides (ResponseType when none comes in time)
+    TIMEOUT = "timeout"  # as if no answer came within Daraja's wait: ResponseType decides
+
+
+@dataclass(frozen=True)
+class C2BSpec:
+    """How a C2B payment plays out: its validation, its confirmation, its timing."""
+
+    validation: Validation = Validation.ANSWER
+    confirmation: Delivery = Delivery.ONCE
+    delay: Delay = Delay(1.0, 3.0)  # scenario seconds before the validation (or confirmation)
+    duplicate_gap: float = 1.0  # scenario seconds between the two posts of a TWICE confirmation
+
+
 @dataclass(frozen=True)
 class Match:
     """Which pushes a scenario applies to; every condition given must hold."""
@@ -91,6 +108,7 @@ class Scenario:
     source: str = "<memory>"  # file the scenario came from, for messages
     bundled: bool = False
     fault: FaultSpec | None = None  # set: the request fails this way and no transaction starts
+    c2b: C2BSpec | None = None  # set: a C2B scenario (payer's phone), never an STK outcome
 
     @property
     def succeeds(self) -> bool:

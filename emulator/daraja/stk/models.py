@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from emulator.kernel.delivery import Attempt
 from emulator.scenario.model import Scenario
@@ -51,6 +52,26 @@ class QueryRequest:
     password: str
     timestamp: str
     checkout_request_id: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    """The money of a successful push, as STK hands it to whatever keeps the books."""
+
+    receipt: str
+    phone: str
+    shortcode: str  # the business credited: PartyB for Buy Goods, else BusinessShortCode
+    buy_goods: bool  # CustomerBuyGoodsOnline: the shortcode is a till
+    amount: int  # whole shillings
+    reference: str  # AccountReference
+    at: datetime
+
+
+class Settlement(Protocol):
+    """What STK needs of a ledger (handed in by wiring, so STK imports none): move the money of
+    a successful push, or answer False when the customer's balance is too small."""
+
+    def settle(self, payment: Payment) -> bool: ...
 
 
 @dataclass

@@ -13,7 +13,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from emulator.daraja.stk.models import PushRequest, QueryRequest, State, Transaction
+from emulator.daraja.stk.models import (
+    Payment,
+    PushRequest,
+    QueryRequest,
+    Settlement,
+    State,
+    Transaction,
+)
 from emulator.kernel.errors import (
     BEING_PROCESSED,
     MERCHANT_UNKNOWN,
@@ -25,7 +32,7 @@ from emulator.kernel.errors import (
 from emulator.kernel.formats import is_timestamp
 from emulator.kernel.ids import IdSource
 from emulator.kernel.store import Records
-from emulator.kernel.texts import PUSH_ERROR, TIMEOUT, describe, normalise
+from emulator.kernel.texts import INSUFFICIENT, PUSH_ERROR, TIMEOUT, describe, normalise
 from emulator.scenario.engine import Choice, ScenarioSet
 
 log = logging.getLogger("emulator.stk")
@@ -72,6 +79,7 @@ class StkBackend:
         merchants: Mapping[str, str],
         *,
         legacy_pending: bool = False,
+        settlement: Settlement | None = None,
     ) -> None:
         self.records = records  # maps CheckoutRequestID -> transaction (the journal)
         self.ids = ids
@@ -81,6 +89,7 @@ class StkBackend:
         self._merchants = merchants  # shortcode -> passkey
         self._legacy_pending = legacy_pending
         self._good_credentials: set[tuple[str, str, str]] = set()  # checked and right
+        self.settlement = settlement  # the ledger behind a success; None: money is not kept
         # the queued outcome the latest push used: (CheckoutRequestID, queue key, scenario), so
         # a push withdrawn before its answer gives it back
         self._last_queued: tuple[str, str | None, str] | None = None
@@ -197,14 +206,28 @@ class StkBackend:
             return None
         code, desc = outcome or (txn.planned_code, txn.planned_desc)
         code = normalise(code)
+        receipt = self.ids.receipt(now) if code == 0 else None
+        if receipt is not None and not self._settled(txn, receipt, now):
+            code, desc, receipt = INSUFFICIENT, str(describe(INSUFFICIENT)), None
+            note += "; the customer's balance is too small"
         txn.move(State.COMPLETED, now, f"{note}: ResultCode {code}")
         txn.result_code, txn.result_desc, txn.completed_at = code, desc, now
-        if code == 0:
-            txn.receipt = self.ids.receipt(now)
+        txn.receipt = receipt
         if self.locks.get(txn.phone) == checkout_id:
             del self.locks[txn.phone]
         self.records.finish(txn)
         return txn
+
+    def _settled(self, txn: Transaction, receipt: str, now: datetime) -> bool:
+        """Move the money of a success through the ledger; False when the wallet is short."""
+        if self.settlement is None:
+            return True
+        req = txn.request
+        buy_goods = req.transaction_type == "CustomerBuyGoodsOnline"
+        shortcode = req.party_b if buy_goods else req.business_short_code
+        payment = Payment(receipt, req.phone, shortcode, buy_goods, req.amount,
+                          req.account_reference, now)
+        return self.settlement.settle(payment)
 
     def query(self, req: QueryRequest, now: datetime) -> Transaction:
         self.check_credentials(req.business_short_code, req.password, req.timestamp)

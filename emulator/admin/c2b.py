@@ -1,0 +1,146 @@
+"""Admin endpoints for C2B: registrations and their validation switch, payments with every
+validation and confirmation attempt, a payment started by QA, and queued C2B scenarios.
+/_emulator/c2b/..."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from emulator.admin.auth import AdminError, guard, read_body
+from emulator.admin.views import attempt
+from emulator.daraja.c2b import wire
+from emulator.daraja.c2b.models import Payment, Registration
+from emulator.kernel.errors import BadRequest
+from emulator.ledger.models import Kind
+from emulator.ledger.money import shillings
+from emulator.scenario.engine import UnknownScenario
+from emulator.wiring import Emulator
+
+
+def registration_view(r: Registration) -> dict[str, Any]:
+    return {"shortcode": r.shortcode, "version": r.version, "response_type": r.response_type,
+            "confirmation_url": r.confirmation_url, "validation_url": r.validation_url or None,
+            "external_validation": r.external_validation,
+            "registered_at": r.registered_at.isoformat()}
+
+
+def payment_view(p: Payment, detail: bool = True) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "trans_id": p.trans_id, "originator_conversation_id": p.originator_id or None,
+        "origin": p.origin, "shortcode": p.shortcode,
+        "transaction_type": "Buy Goods" if p.till else "Pay Bill", "phone": p.phone,
+        "amount": p.amount, "bill_ref": p.bill_ref, "state": p.state.value,
+        "scenario": p.scenario or None, "outcome": p.outcome or None,
+        "created_at": p.created_at.isoformat(),
+        "completed_at": p.completed_at.isoformat() if p.completed_at else None,
+        "org_balance": None if p.org_balance is None else shillings(p.org_balance),
+        "third_party_trans_id": p.third_party_trans_id, "validations": len(p.validations),
+        "confirmations": len(p.confirmations),
+    }
+    if detail:
+        view["registration"] = registration_view(p.registration) if p.registration else None
+        view["timeline"] = [{"at": at.isoformat(), "event": note} for at, note in p.timeline]
+        view["validation_attempts"] = [attempt(a) for a in p.validations]
+        view["confirmation_attempts"] = [attempt(a) for a in p.confirmations]
+    return view
+
+
+async def registrations(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    if request.method == "DELETE":
+        emu.c2b.registrations.reset()
+    return JSONResponse({"registrations": [registration_view(r) for r in emu.c2b.registrations]})
+
+
+async def validation_switch(emu: Emulator, request: Request) -> Response:
+    """PUT {"external_validation": false}: Daraja stops (or starts) calling ValidationURL."""
+    guard(emu.settings, request)
+    enabled = (await read_body(request)).get("external_validation")
+    if not isinstance(enabled, bool):
+        raise AdminError(400, "external_validation must be true or false")
+    code = request.path_params["shortcode"]
+    found = emu.c2b.set_validation(code, enabled)
+    if found is None:
+        raise AdminError(404, f"shortcode {code} has registered no C2B URLs")
+    return JSONResponse(registration_view(found))
+
+
+async def payments(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    q = request.query_params
+    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
+    phone, shortcode = q.get("phone"), q.get("shortcode")
+    rows = [payment_view(p, detail=False) for p in reversed(list(emu.c2b.payments))
+            if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode)]
+    return JSONResponse({"payments": rows[:limit]})
+
+
+async def payment(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    trans_id = request.path_params["trans_id"]
+    found = emu.c2b.payments.get(trans_id)
+    if found is None:
+        raise AdminError(404, f"no C2B payment {trans_id}")
+    return JSONResponse(payment_view(found))
+
+
+async def pay(emu: Emulator, request: Request) -> Response:
+    """A customer pays a shortcode, as simulate does but without a token:
+    {"shortcode", "phone", "amount", "bill_ref"?}; Buy Goods when the shortcode is a till."""
+    guard(emu.settings, request)
+    data = await read_body(request)
+    shortcode = str(data.get("shortcode", ""))
+    business = emu.ledger.business(shortcode)
+    if business is None:
+        raise AdminError(404, f"no business with shortcode {shortcode!r}")
+    command = "CustomerBuyGoodsOnline" if business.kind is Kind.TILL else "CustomerPayBillOnline"
+    body = {"ShortCode": shortcode, "CommandID": data.get("command_id", command),
+            "Amount": data.get("amount"), "Msisdn": data.get("phone"),
+            "BillRefNumber": data.get("bill_ref")}
+    try:
+        p = emu.c2b.simulate(wire.parse_simulate(body), emu.clock.now(), origin="admin")
+    except BadRequest as exc:
+        names = {"Msisdn": "phone", "Amount": "amount", "BillRefNumber": "bill_ref",
+                 "CommandID": "command_id", "ShortCode": "shortcode"}
+        raise AdminError(400, f"invalid {names.get(exc.field, exc.field)}") from None
+    emu.c2b_lifecycle.started(p)
+    return JSONResponse(payment_view(p), status_code=201)
+
+
+async def queue(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    if request.method == "DELETE":
+        emu.c2b.queued.clear()
+    elif request.method == "POST":
+        data = await read_body(request)
+        phone, count = data.get("phone"), data.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
+            raise AdminError(400, "count must be a whole number from 1 to 10000")
+        if phone is not None and not isinstance(phone, str):
+            raise AdminError(400, "phone must be a string such as 254708374149")
+        try:
+            emu.c2b.queue(str(data.get("scenario")), phone, count)
+        except UnknownScenario:
+            raise AdminError(404, f"no C2B scenario named {data.get('scenario')!r}") from None
+    queued = emu.c2b.queued.items()
+    return JSONResponse({"queue": [{"phone": p, "scenarios": list(n)} for p, n in queued if n]})
+
+
+P = "/_emulator/c2b"
+
+
+def routes(emu: Emulator) -> list[BaseRoute]:
+    return [
+        Route(f"{P}/registrations", partial(registrations, emu), methods=["GET", "DELETE"]),
+        Route(f"{P}/registrations/{{shortcode}}", partial(validation_switch, emu),
+              methods=["PUT"]),
+        Route(f"{P}/payments", partial(payments, emu), methods=["GET"]),
+        Route(f"{P}/payments/{{trans_id}}", partial(payment, emu), methods=["GET"]),
+        Route(f"{P}/pay", partial(pay, emu), methods=["POST"]),
+        Route(f"{P}/queue", partial(queue, emu), methods=["GET", "POST", "DELETE"]),
+    ]

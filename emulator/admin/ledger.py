@@ -1,0 +1,112 @@
+"""Admin endpoints for the ledger: balances of businesses and customers, setting them, and the
+entries. /_emulator/ledger/..."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from emulator.admin.auth import AdminError, guard, read_body
+from emulator.ledger.book import LedgerError
+from emulator.ledger.models import Account, Business, Customer, Entry
+from emulator.ledger.money import cents, shillings
+from emulator.wiring import Emulator
+
+PHONE = re.compile(r"254[17][0-9]{8}")
+
+
+def business_view(b: Business) -> dict[str, Any]:
+    return {
+        "shortcode": b.shortcode,
+        "kind": b.kind.value,
+        "name": b.name,
+        "accounts": {a.value: shillings(v) for a, v in b.balances.items()},
+        # Account Balance's pipe format: name|currency|total|available|reserved|uncleared
+        "balance_string": "&".join(f"{a.value}|KES|{shillings(v)}|{shillings(v)}|0.00|0.00"
+                                   for a, v in b.balances.items()),
+    }
+
+
+def customer_view(c: Customer) -> dict[str, Any]:
+    name = " ".join(part for part in (c.first_name, c.middle_name, c.last_name) if part)
+    return {"phone": c.phone, "name": name, "first_name": c.first_name,
+            "middle_name": c.middle_name, "last_name": c.last_name, "balance": shillings(c.balance)}
+
+
+def entry_view(e: Entry) -> dict[str, Any]:
+    return {"receipt": e.receipt, "kind": e.kind, "at": e.at.isoformat(), "phone": e.phone,
+            "shortcode": e.shortcode, "account": e.account.value, "amount": shillings(e.amount),
+            "charges": shillings(e.charges), "customer_balance": shillings(e.customer_balance),
+            "business_balance": shillings(e.business_balance), "reference": e.reference}
+
+
+def _amount(data: dict[str, Any], key: str = "balance") -> int:
+    value = data.get(key)
+    try:
+        if isinstance(value, float):
+            value = repr(value)
+        return cents(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        raise AdminError(400, f"{key} must be shillings as a number or text, e.g. 1500 or "
+                         f"\"1500.50\"; got {value!r}") from None
+
+
+async def business(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    code = request.path_params["shortcode"]
+    if request.method == "PUT":
+        data = await read_body(request)
+        try:
+            account = Account.named(str(data.get("account", "Utility Account")))
+            found = emu.ledger.set_balance(code, account, _amount(data))
+        except ValueError as exc:
+            raise AdminError(400, str(exc)) from None
+        except LedgerError as exc:
+            raise AdminError(404, str(exc)) from None
+        emu.events.publish("ledger")
+        return JSONResponse(business_view(found))
+    found = emu.ledger.business(code)
+    if found is None:
+        raise AdminError(404, f"no business with shortcode {code} (sandbox codes 600000-600999 "
+                         "exist; others need --shortcode or --till)")
+    return JSONResponse(business_view(found))
+
+
+async def customer(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    phone = request.path_params["phone"]
+    if not PHONE.fullmatch(phone):
+        raise AdminError(400, f"phone must be 2547XXXXXXXX or 2541XXXXXXXX, got {phone!r}")
+    if request.method == "PUT":
+        try:
+            found = emu.ledger.set_customer_balance(phone, _amount(await read_body(request)))
+        except LedgerError as exc:
+            raise AdminError(400, str(exc)) from None
+        emu.events.publish("ledger")
+        return JSONResponse(customer_view(found))
+    return JSONResponse(customer_view(emu.ledger.customer(phone)))
+
+
+async def entries(emu: Emulator, request: Request) -> Response:
+    guard(emu.settings, request)
+    q = request.query_params
+    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
+    found = emu.ledger.history(q.get("phone") or None, q.get("shortcode") or None)[:limit]
+    return JSONResponse({"entries": [entry_view(e) for e in found],
+                         "total": shillings(emu.ledger.total())})
+
+
+P = "/_emulator/ledger"
+
+
+def routes(emu: Emulator) -> list[BaseRoute]:
+    return [
+        Route(f"{P}/businesses/{{shortcode}}", partial(business, emu), methods=["GET", "PUT"]),
+        Route(f"{P}/customers/{{phone}}", partial(customer, emu), methods=["GET", "PUT"]),
+        Route(f"{P}/entries", partial(entries, emu), methods=["GET"]),
+    ]

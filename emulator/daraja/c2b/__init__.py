@@ -1,0 +1,1 @@
+"""C2B: register URL, simulate, and the validation and confirmation POSTs to the merchant."""

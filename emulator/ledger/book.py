@@ -1,0 +1,183 @@
+"""The ledger's book: who holds what, and every payment that moved money.
+
+Every payment is one debit and one credit of the same cents, so the sum of all balances never
+changes through payments (tests/test_ledger.py checks it with hypothesis). Parties are opened
+lazily: any sandbox shortcode 600000-600999 is a funded paybill, any valid phone a customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from emulator.kernel.store import Records
+from emulator.ledger.models import (
+    Account,
+    Business,
+    Customer,
+    Entry,
+    Kind,
+    Opening,
+    collection_account,
+)
+from emulator.ledger.money import Cents, shillings
+from emulator.ledger.names import Names
+
+SANDBOX_CODES = range(600_000, 601_000)  # the shared sandbox's organisation shortcodes
+SANDBOX_INITIATOR = "testapi"
+BUSINESS_NAME = "DARAJA EMULATOR"
+
+
+class LedgerError(Exception):
+    """A payment or change the ledger refuses; the message says why."""
+
+
+class InsufficientFunds(LedgerError):
+    """The payer's balance is smaller than the amount."""
+
+
+class UnknownBusiness(LedgerError):
+    """No business has this shortcode (register it with --shortcode or --till)."""
+
+
+def is_sandbox(shortcode: str) -> bool:
+    return shortcode.isdigit() and int(shortcode) in SANDBOX_CODES
+
+
+class Ledger:
+    def __init__(
+        self,
+        businesses: Records[Business],
+        customers: Records[Customer],
+        entries: Records[Entry],
+        opening: Opening,
+        registered: Mapping[str, Kind],
+        names: Names | None = None,
+    ) -> None:
+        self.businesses = businesses  # maps shortcode -> business, opened on first use
+        self.customers = customers  # maps MSISDN -> customer, opened on first use
+        self.entries = entries  # maps receipt -> entry, the newest `keep` of them
+        self.opening = opening
+        self._registered = dict(registered)  # maps shortcode -> kind, from the settings
+        self.names = names or Names()
+
+    # --- parties -------------------------------------------------------------------------
+
+    def business(self, shortcode: str) -> Business | None:
+        """The business, opened at its opening balances on first use; None when unknown."""
+        found = self.businesses.get(shortcode)
+        if found is not None:
+            return found
+        kind = self._registered.get(shortcode) or (Kind.PAYBILL if is_sandbox(shortcode) else None)
+        return None if kind is None else self._open(shortcode, kind)
+
+    def till(self, shortcode: str) -> Business:
+        """A Buy Goods till: a known business, else a new till opened at its opening balances."""
+        return self.business(shortcode) or self._open(shortcode, Kind.TILL)
+
+    def _open(self, shortcode: str, kind: Kind) -> Business:
+        balances = dict.fromkeys(Account, 0)
+        balances[Account.WORKING] = self.opening.business
+        balances[collection_account(kind)] = self.opening.business
+        sandbox = is_sandbox(shortcode)
+        name = f"Safaricom Daraja {shortcode[-3:]}" if sandbox else BUSINESS_NAME
+        business = Business(shortcode, kind, name, balances, frozenset({SANDBOX_INITIATOR}))
+        self.businesses.add(business)
+        return business
+
+    def customer(self, phone: str) -> Customer:
+        """The customer with this phone, opened at the opening balance on first use."""
+        found = self.customers.get(phone)
+        if found is not None:
+            return found
+        first, middle, last = self.names.name(phone)
+        balance = self.opening.per_phone.get(phone, self.opening.customer)
+        customer = Customer(phone, balance, first, middle, last)
+        self.customers.add(customer)
+        return customer
+
+    # --- money ---------------------------------------------------------------------------
+
+    def can_pay(self, phone: str, amount: Cents) -> bool:
+        return self.customer(phone).balance >= amount
+
+    def pay(
+        self,
+        *,
+        phone: str,
+        shortcode: str,
+        amount: Cents,
+        kind: str,
+        receipt: str,
+        at: datetime,
+        reference: str = "",
+        till: bool = False,
+    ) -> Entry:
+        """Move `amount` from the customer's wallet to the business's collection account."""
+        if amount <= 0:
+            raise LedgerError(f"amount must be positive, got {shillings(amount)}")
+        business = self.till(shortcode) if till else self.business(shortcode)
+        if business is None:
+            raise UnknownBusiness(f"no business with shortcode {shortcode}")
+        customer = self.customer(phone)
+        if customer.balance < amount:
+            raise InsufficientFunds(
+                f"{phone} holds KES {shillings(customer.balance)}, short of {shillings(amount)}")
+        account = collection_account(business.kind)
+        customer.balance -= amount
+        business.balances[account] += amount
+        entry = Entry(receipt, kind, at, phone, shortcode, account, amount, 0,
+                      customer.balance, business.balances[account], reference)
+        self.customers.save(customer)
+        self.businesses.save(business)
+        self.entries.add(entry)
+        self.entries.finish(entry)
+        return entry
+
+    def set_balance(self, shortcode: str, account: Account, amount: Cents) -> Business:
+        """Set one account of a business (QA: an empty Utility Account, say)."""
+        business = self.business(shortcode)
+        if business is None:
+            raise UnknownBusiness(f"no business with shortcode {shortcode}")
+        business.balances[account] = amount
+        self.businesses.save(business)
+        return business
+
+    def set_customer_balance(self, phone: str, amount: Cents) -> Customer:
+        if amount < 0:
+            raise LedgerError("a wallet cannot hold less than 0.00")
+        customer = self.customer(phone)
+        customer.balance = amount
+        self.customers.save(customer)
+        return customer
+
+    def total(self) -> Cents:
+        """Every balance the book holds, summed: payments never change it."""
+        wallets = sum(c.balance for c in self.customers)
+        accounts = sum(sum(b.balances.values()) for b in self.businesses)
+        return wallets + accounts
+
+    def history(self, phone: str | None = None, shortcode: str | None = None) -> list[Entry]:
+        """Entries, newest first, optionally for one customer or one business."""
+        return [e for e in reversed(list(self.entries))
+                if (phone is None or e.phone == phone)
+                and (shortcode is None or e.shortcode == shortcode)]
+
+    # --- lifetime ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the opening balances: every party reopens on first use, entries go."""
+        self.businesses.reset()
+        self.customers.reset()
+        self.entries.reset()
+
+    def restore(self) -> None:
+        """After a restart: balances and entries as the --state file kept them."""
+        _put(self.businesses, self.businesses.restore(), finished=False)
+        _put(self.customers, self.customers.restore(), finished=False)
+        _put(self.entries, self.entries.restore(), finished=True)
+
+
+def _put(records: Records, rows: Iterable[object], *, finished: bool) -> None:  # type: ignore[type-arg]
+    for record in rows:
+        records.put(record, finished=finished)
