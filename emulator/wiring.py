@@ -48,7 +48,8 @@ class Emulator:
         self.state_file = StateFile(settings.state_file) if settings.state_file else None
         self.scenarios = load_scenario_set(settings)  # replaced whole on reload or a new default
         self._default_set = settings.default_scenario is not None  # a default chosen at runtime
-        self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map)
+        self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map,
+                                 allow=frozenset(settings.callback_allow) or None)
         self.web = Plumbing(self.clock, self.ids, self.requests, settings.max_body_bytes)
         self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> callbacks
 
