@@ -51,7 +51,8 @@ class Emulator:
         self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map,
                                  allow=frozenset(settings.callback_allow) or None)
         self.web = Plumbing(self.clock, self.ids, self.requests, settings.max_body_bytes)
-        self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> callbacks
+        # maps inbox name -> (received at, bytes kept, cut) per callback; see admin/inbox.py
+        self.inbox: dict[str, deque[tuple[str, bytes, bool]]] = {}
 
         self.oauth = OAuthBackend(self.ids, settings.apps, settings.token_lifetime,
                                   self.state_file)
