@@ -28,8 +28,8 @@ def number(
     """`value` as a float when it is a JSON number within [low, high] (or (low, high] with
     `above_low`), whole if asked; else AdminError 400 naming the bounds."""
     kind = "a whole number" if whole else "a number"
-    lower = f"over {low:g}" if above_low else f"from {low:g}"
-    message = f"{name} must be {kind} {lower} and at most {high:g}"
+    span = f"over {low:g} and at most {high:g}" if above_low else f"from {low:g} to {high:g}"
+    message = f"{name} must be {kind} {span}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise AdminError(400, message)
     if isinstance(value, float) and not math.isfinite(value):
