@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from emulator.admin import routes as admin
 from emulator.admin.auth import AdminError, admin_error
+from emulator.admin.guard import AdminGuard
 from emulator.config import Settings
 from emulator.faults import responses as fault_responses
 from emulator.faults.gate import FaultTriggered
@@ -88,6 +90,7 @@ def create_app(
     app = Starlette(
         routes=[*emulator.routes(), *admin.routes(emulator)],
         exception_handlers=_handlers(emulator),  # type: ignore[arg-type]
+        middleware=[Middleware(AdminGuard, settings=settings)],  # Host/CSRF checks, /_emulator
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False  # Daraja answers 404 for a trailing slash, not 307

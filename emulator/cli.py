@@ -7,6 +7,7 @@ DARAJA_TIME_SCALE; repeatable flags take comma-separated values (DARAJA_SHORTCOD
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -148,6 +149,31 @@ def tls_options(settings: Settings) -> dict[str, str]:
     return {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
 
 
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` keeps the port on this machine (localhost, 127.x, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def warn_if_exposed(settings: Settings) -> None:
+    """A loud WARNING when the admin API is offered off loopback without a token: anyone who can
+    reach the port may steer the emulator and read back what callback hosts answered."""
+    if settings.admin_token or is_loopback(settings.host):
+        return
+    logging.getLogger("emulator").warning(
+        "listening on %s without --admin-token: anyone who can reach port %s can use the admin "
+        "API (/_emulator/: reset, faults, every request and callback with what the receiver "
+        "answered). Set --admin-token (DARAJA_ADMIN_TOKEN), publish the port on loopback only "
+        "(docker -p 127.0.0.1:%s:%s), and consider --callback-allow HOST",
+        settings.host, settings.port, settings.port, settings.port,
+    )
+
+
 def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     import uvicorn
 
@@ -159,7 +185,11 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
     from emulator.scenario.loader import ScenarioError
     from emulator.tls import TlsUnavailable
 
-    args = serve_parser(env).parse_args(argv)
+    args = serve_parser(env).parse_args(argv)  # a blank --admin-token is refused here
+    if args.admin_token is None and env.get("DARAJA_ADMIN_TOKEN") is not None:
+        print("daraja-emulator: DARAJA_ADMIN_TOKEN is set but empty, which would leave the admin "
+              "API open: give it a token, or unset it for no token", file=sys.stderr)
+        return 2  # an empty variable means 'unset' for every other flag, not for this one
     configure_logging(args.log_level)
     try:
         settings = settings_from(args)
@@ -170,6 +200,9 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         return 2
     except UnknownScenario as exc:
         print(f"daraja-emulator: unknown default scenario {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # Settings refusing a combination no single flag's parser sees
+        print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     emu = app.state.emulator
     logging.getLogger("emulator").info(
@@ -184,6 +217,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         settings.time_scale,
         server_stack(),
     )
+    warn_if_exposed(settings)
     gcpolicy.apply()
     from emulator.kernel.slowclients import server_limits
 

@@ -7,6 +7,7 @@ Settings and passes them in.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,29 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError("must be a number > 0")
     return value
+
+
+def nonblank(text: str) -> str:
+    """A blank token would silently leave the admin API open: refuse it."""
+    if not text.strip():
+        raise ValueError("must not be empty or blank (leave the flag out for no token)")
+    return text
+
+
+def host_name(text: str) -> str:
+    """A host name for --allowed-host / --callback-allow: lower case, no port, path or spaces."""
+    name = text.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]  # [::1] -> ::1
+    bad = not name or any(c in name for c in "/@ \t") or (name != "*" and "*" in name)
+    if not bad and ":" in name:
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            bad = True  # a port, which the check ignores anyway
+    if bad:
+        raise ValueError(f"expected a host name such as shop or 10.0.0.5 (no port), got {text!r}")
+    return name
 
 
 def opt(
@@ -208,8 +232,17 @@ class Settings:
     state_file: Path | None = _f(
         None, flag="--state", parse=Path, metavar="FILE",
         help="keep transactions and tokens in this SQLite file across restarts (default: memory)")
-    admin_token: str | None = _f(None, flag="--admin-token", metavar="TOKEN",
+    admin_token: str | None = _f(None, flag="--admin-token", parse=nonblank, metavar="TOKEN",
                                  help="require this token (X-Admin-Token header) on the admin API")
+    allowed_hosts: tuple[str, ...] = _f(
+        (), flag="--allowed-host", parse=host_name, repeat=True, metavar="NAME",
+        help="also answer the admin API and dashboard when addressed by NAME, e.g. a compose "
+        "service name (repeatable; loopback names, IP addresses, --host and this machine's name "
+        "always work; '*' turns the Host check off)")
+    callback_allow: tuple[str, ...] = _f(
+        (), flag="--callback-allow", parse=host_name, repeat=True, metavar="HOST",
+        help="post callbacks only to these hosts (repeatable; default: any); an attempt to "
+        "another host is recorded as an error, not posted")
     log_level: str = _f("info", flag="--log-level", choices=("debug", "info", "warning", "error"),
                         help="debug, info, warning or error")
     body_timeout: float = _f(
@@ -230,3 +263,7 @@ class Settings:
         object.__setattr__(self, "tills", tuple(str(code) for code in self.tills))
         if self.query_wording not in ("typo", "docs"):
             raise ValueError("query_wording must be 'typo' or 'docs'")
+        if self.admin_token is not None and not self.admin_token.strip():
+            raise ValueError("admin_token must not be empty or blank: give a token or None")
+        for name in ("allowed_hosts", "callback_allow"):
+            object.__setattr__(self, name, tuple(host_name(h) for h in getattr(self, name)))

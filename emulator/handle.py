@@ -77,10 +77,11 @@ class EmulatorHandle:
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call /_emulator{path} and return its JSON; errors become EmulatorError subclasses."""
+        headers = self._headers
+        if method.upper() != "GET":  # the emulator refuses writes not sent as JSON (CSRF guard)
+            headers = {**headers, "Content-Type": "application/json"}
         try:
-            r = self._client.request(
-                method, f"{self.url}{ADMIN}{path}", headers=self._headers, **kwargs
-            )
+            r = self._client.request(method, f"{self.url}{ADMIN}{path}", headers=headers, **kwargs)
         except httpx.TransportError as exc:
             refused = isinstance(exc, httpx.ConnectError)
             message = f"no emulator at {self.url} ({_reason(exc)})"

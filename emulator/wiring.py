@@ -115,10 +115,12 @@ class Emulator:
         self.state_file = StateFile(settings.state_file) if settings.state_file else None
         self.scenarios = load_scenario_set(settings)  # replaced whole on reload or a new default
         self._default_set = settings.default_scenario is not None  # a default chosen at runtime
-        self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map)
+        self.delivery = Delivery(self.clock, settings.callback_timeout, settings.callback_host_map,
+                                 allow=frozenset(settings.callback_allow) or None)
         self.web = Plumbing(self.clock, self.ids, self.requests, settings.max_body_bytes,
                             settings.body_timeout)
-        self.inbox: dict[str, deque[dict[str, object]]] = {}  # maps inbox name -> callbacks
+        # maps inbox name -> (received at, bytes kept, cut) per callback; see admin/inbox.py
+        self.inbox: dict[str, deque[tuple[str, bytes, bool]]] = {}
 
         self.oauth = OAuthBackend(self.ids, settings.apps, settings.token_lifetime,
                                   self.state_file)
@@ -135,7 +137,8 @@ class Emulator:
             register_once=settings.c2b_register_once,
         )
         validation = Delivery(self.clock, settings.c2b_validation_timeout,
-                              settings.callback_host_map)
+                              settings.callback_host_map,
+                              allow=frozenset(settings.callback_allow) or None)
         self.c2b_lifecycle = C2BLifecycle(self.c2b, self.delivery, validation, self.clock,
                                           self.events, lambda: self.time_scale,
                                           settings.c2b_names)

@@ -86,7 +86,8 @@ def test_decide_rejects_nonsense(slow: Daraja) -> None:
     for body in ({"outcome": "explode"}, {}, {"result_code": 424242}, {"result_code": True}):
         r = slow.http.post(f"/_emulator/transactions/{checkout_id}/decide", json=body)
         assert r.status_code == 400, body
-    r = slow.http.post(f"/_emulator/transactions/{checkout_id}/decide", content=b"[1]")
+    r = slow.http.post(f"/_emulator/transactions/{checkout_id}/decide", content=b"[1]",
+                       headers={"Content-Type": "application/json"})
     assert r.status_code == 400
 
 

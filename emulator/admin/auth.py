@@ -29,11 +29,22 @@ def guard(settings: Settings, request: Request) -> None:
             raise AdminError(401, "admin token required (X-Admin-Token header or ?token=)")
 
 
+async def read_raw(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk and refused (413) as soon as it passes `limit` bytes, so a
+    huge body never sits in memory whole (the guard already refused a declared one)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise AdminError(413, f"the body is over --max-body-bytes {limit}")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-async def read_body(request: Request) -> dict[str, Any]:
+async def read_body(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object ({} when empty); anything else is the caller's 400."""
-    raw = await request.body()
+    raw = await read_raw(request, limit)
     data = parse_json(raw) if raw else {}
     if not isinstance(data, dict):
         raise AdminError(400, "the body must be a JSON object")

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.admin.auth import AdminError, guard, read_body
+from emulator.admin.numbers import query_limit
 from emulator.admin.views import attempt
 from emulator.daraja.c2b import wire
 from emulator.daraja.c2b.models import Payment, Registration
@@ -60,7 +61,7 @@ async def registrations(emu: Emulator, request: Request) -> Response:
 async def validation_switch(emu: Emulator, request: Request) -> Response:
     """PUT {"external_validation": false}: Daraja stops (or starts) calling ValidationURL."""
     guard(emu.settings, request)
-    enabled = (await read_body(request)).get("external_validation")
+    enabled = (await read_body(request, emu.settings.max_body_bytes)).get("external_validation")
     if not isinstance(enabled, bool):
         raise AdminError(400, "external_validation must be true or false")
     code = request.path_params["shortcode"]
@@ -73,7 +74,7 @@ async def validation_switch(emu: Emulator, request: Request) -> Response:
 async def payments(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     q = request.query_params
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
+    limit = query_limit(q.get("limit"))
     phone, shortcode = q.get("phone"), q.get("shortcode")
     rows = [payment_view(p, detail=False) for p in reversed(list(emu.c2b.payments))
             if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode)]
@@ -93,7 +94,7 @@ async def pay(emu: Emulator, request: Request) -> Response:
     """A customer pays a shortcode, as simulate does but without a token:
     {"shortcode", "phone", "amount", "bill_ref"?}; Buy Goods when the shortcode is a till."""
     guard(emu.settings, request)
-    data = await read_body(request)
+    data = await read_body(request, emu.settings.max_body_bytes)
     shortcode = str(data.get("shortcode", ""))
     business = emu.ledger.business(shortcode)
     if business is None:
@@ -117,7 +118,7 @@ async def queue(emu: Emulator, request: Request) -> Response:
     if request.method == "DELETE":
         emu.c2b.queued.clear()
     elif request.method == "POST":
-        data = await read_body(request)
+        data = await read_body(request, emu.settings.max_body_bytes)
         phone, count = data.get("phone"), data.get("count", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
             raise AdminError(400, "count must be a whole number from 1 to 10000")

@@ -12,6 +12,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.admin.auth import AdminError, guard, read_body
+from emulator.admin.numbers import (
+    MAX_FAULT_COUNT,
+    MAX_FAULT_SECONDS,
+    MAX_RATE_LIMIT,
+    MAX_SLOW_DELAY,
+    number,
+    query_limit,
+)
 from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultRule
 from emulator.wiring import Emulator
 
@@ -34,40 +42,39 @@ def listing(emu: Emulator) -> dict[str, Any]:
     }
 
 
-def _number(data: dict[str, Any], key: str) -> float | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise AdminError(400, f"{key} must be a number > 0")
-    return float(value)
-
-
 def parse_rule(data: dict[str, Any], emu: Emulator) -> FaultRule:
-    """A rule from {"fault", "endpoint", "count" | "seconds", "delay"}; count defaults to 1."""
+    """A rule from {"fault", "endpoint", "count" | "seconds", "delay"}; count defaults to 1.
+    Every number is checked (finite, bounded) before the rule is made."""
     kinds = [k.value for k in FaultKind]
     if data.get("fault") not in kinds:
         raise AdminError(400, f"fault must be one of {kinds}")
     endpoint = data.get("endpoint", "any")
     if endpoint not in ("any", *[e.value for e in Endpoint]):
         raise AdminError(400, "endpoint must be one of any, oauth, push, query")
-    count, seconds = _number(data, "count"), _number(data, "seconds")
-    if count is not None and seconds is not None:
+    if data.get("count") is not None and data.get("seconds") is not None:
         raise AdminError(400, "give count or seconds, not both")
-    if count is not None and not float(count).is_integer():
-        raise AdminError(400, "count must be a whole number")
+    seconds: float | None = None
+    count: int | None = None
+    delay: float | None = None
+    if data.get("seconds") is not None:
+        seconds = number(data["seconds"], "seconds", MAX_FAULT_SECONDS, above_low=True)
+    if data.get("count") is not None:
+        count = int(number(data["count"], "count", MAX_FAULT_COUNT, low=1, whole=True))
+    if data.get("delay") is not None:
+        delay = number(data["delay"], "delay", MAX_SLOW_DELAY, above_low=True)
     until = emu.clock.now() + timedelta(seconds=seconds) if seconds else None
     return FaultRule(
         FaultKind(data["fault"]), None if endpoint == "any" else Endpoint(endpoint),
-        count=None if until else int(count or 1), until=until,
-        seconds=_number(data, "delay") or DEFAULT_SLOW_SECONDS,
+        count=None if until else (count or 1), until=until,
+        seconds=delay or DEFAULT_SLOW_SECONDS,
     )
 
 
 async def faults(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
+    limit = emu.settings.max_body_bytes
     if request.method == "POST":
-        emu.faults.book.add(parse_rule(await read_body(request), emu))
+        emu.faults.book.add(parse_rule(await read_body(request, limit), emu))
     elif request.method == "DELETE":
         emu.faults.book.clear()
     if request.method != "GET":
@@ -77,9 +84,12 @@ async def faults(emu: Emulator, request: Request) -> Response:
 
 async def rate_limit(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
-    value = (await read_body(request)).get("per_second")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise AdminError(400, "per_second must be a whole number >= 1, or null for no limit")
+    value = (await read_body(request, emu.settings.max_body_bytes)).get("per_second")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or not 1 <= value <= MAX_RATE_LIMIT):
+        raise AdminError(
+            400, f"per_second must be a whole number from 1 to {MAX_RATE_LIMIT}, or null for no "
+            "limit")
     emu.faults.book.rate_limit = value
     emu.events.publish("faults")
     return JSONResponse(listing(emu))
@@ -88,8 +98,8 @@ async def rate_limit(emu: Emulator, request: Request) -> Response:
 async def requests(emu: Emulator, request: Request) -> Response:
     """The request journal: every Daraja request with its status and why, newest first."""
     guard(emu.settings, request)
-    limit = request.query_params.get("limit", "")
-    newest = itertools.islice(reversed(emu.requests.rows), int(limit) if limit.isdigit() else 200)
+    limit = query_limit(request.query_params.get("limit"))
+    newest = itertools.islice(reversed(emu.requests.rows), limit)
     rows = [
         {"at": at.isoformat(), "method": method, "path": path, "status": status, "detail": detail}
         for at, method, path, status, detail in newest

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.admin.auth import AdminError, guard, read_body
+from emulator.admin.numbers import query_limit
 from emulator.ledger.book import LedgerError
 from emulator.ledger.models import Account, Business, Customer, Entry
 from emulator.ledger.money import cents, shillings
@@ -45,22 +46,30 @@ def entry_view(e: Entry) -> dict[str, Any]:
             "business_balance": shillings(e.business_balance), "reference": e.reference}
 
 
+MAX_BALANCE = 10**12  # shillings: a trillion is more than any test needs, and keeps numbers sane
+
+
 def _amount(data: dict[str, Any], key: str = "balance") -> int:
     value = data.get(key)
     try:
         if isinstance(value, float):
             value = repr(value)
-        return cents(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        raise AdminError(400, f"{key} must be shillings as a number or text, e.g. 1500 or "
-                         f"\"1500.50\"; got {value!r}") from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BALANCE:
+            raise ValueError("too large")
+        amount = cents(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError, ArithmeticError):  # ArithmeticError: Decimal's 1e999999
+        amount = -1
+    if not 0 <= amount <= MAX_BALANCE * 100:
+        raise AdminError(400, f"{key} must be shillings from 0 to {MAX_BALANCE:,}, as a number "
+                         f"or text, e.g. 1500 or \"1500.50\"; got {str(value)[:40]!r}")
+    return amount
 
 
 async def business(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     code = request.path_params["shortcode"]
     if request.method == "PUT":
-        data = await read_body(request)
+        data = await read_body(request, emu.settings.max_body_bytes)
         try:
             account = Account.named(str(data.get("account", "Utility Account")))
             found = emu.ledger.set_balance(code, account, _amount(data))
@@ -84,7 +93,8 @@ async def customer(emu: Emulator, request: Request) -> Response:
         raise AdminError(400, f"phone must be 2547XXXXXXXX or 2541XXXXXXXX, got {phone!r}")
     if request.method == "PUT":
         try:
-            found = emu.ledger.set_customer_balance(phone, _amount(await read_body(request)))
+            data = await read_body(request, emu.settings.max_body_bytes)
+            found = emu.ledger.set_customer_balance(phone, _amount(data))
         except LedgerError as exc:
             raise AdminError(400, str(exc)) from None
         emu.events.publish("ledger")
@@ -95,7 +105,7 @@ async def customer(emu: Emulator, request: Request) -> Response:
 async def entries(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     q = request.query_params
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
+    limit = query_limit(q.get("limit"))
     found = emu.ledger.history(q.get("phone") or None, q.get("shortcode") or None)[:limit]
     return JSONResponse({"entries": [entry_view(e) for e in found],
                          "total": shillings(emu.ledger.total())})

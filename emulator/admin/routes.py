@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
@@ -22,9 +21,11 @@ from emulator.admin import ledger as ledger_admin
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.faults import listing
 from emulator.admin.faults import routes as fault_routes
+from emulator.admin.inbox import inbox
+from emulator.admin.numbers import number, query_limit
+from emulator.config import MAX_TIME_SCALE
 from emulator.daraja.stk.models import State
 from emulator.kernel.texts import describe
-from emulator.kernel.web import parse_json
 from emulator.scenario.engine import UnknownScenario
 from emulator.scenario.loader import ScenarioError
 from emulator.wiring import Emulator
@@ -37,8 +38,9 @@ DECISIONS: dict[str, int] = {
     "insufficient-balance": 1,
     "timeout": 1037,
 }
-
-
+MAX_RESULT_CODE = 2**31 - 1  # a 32-bit code is more than any Daraja result code needs
+MAX_TEXT = 64  # characters of a result code given as text
+MAX_DESC = 1000  # characters of a result_desc
 
 
 def _ok(data: Any, status: int = 200) -> Response:
@@ -77,7 +79,7 @@ async def transactions(emu: Emulator, request: Request) -> Response:
     phone, state, since = q.get("phone"), q.get("state"), _since(q.get("since"))
     if state and state not in {s.value for s in State}:
         raise AdminError(400, f"state must be one of {[s.value for s in State]}")
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 200
+    limit = query_limit(q.get("limit"))
     rows: list[dict[str, Any]] = []
     for txn in reversed(list(emu.stk.records.by_key.values())):
         if len(rows) >= limit:
@@ -113,18 +115,24 @@ def _outcome(data: dict[str, Any]) -> tuple[int | str, str]:
         data.get("result_code"), bool
     ):
         code = data["result_code"]
+        if isinstance(code, int) and not -MAX_RESULT_CODE <= code <= MAX_RESULT_CODE:
+            raise AdminError(400, f"result_code must be within ±{MAX_RESULT_CODE}")
+        if isinstance(code, str) and not 0 < len(code) <= MAX_TEXT:
+            raise AdminError(400, f"result_code text must be 1 to {MAX_TEXT} characters")
     else:
         raise AdminError(400, "give 'outcome' (pay, cancel, ...) or 'result_code'")
     desc = data.get("result_desc") or describe(code)
     if not isinstance(desc, str):
         raise AdminError(400, f"result code {code!r} is not in the catalogue: give result_desc")
+    if len(desc) > MAX_DESC:
+        raise AdminError(400, f"result_desc must be at most {MAX_DESC} characters")
     return code, desc
 
 
 async def decide(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     txn = _txn(emu, request)
-    code, desc = _outcome(await read_body(request))
+    code, desc = _outcome(await read_body(request, emu.settings.max_body_bytes))
     if emu.lifecycle.decide(txn.checkout_request_id, code, desc) is None:
         raise AdminError(409, f"{txn.checkout_request_id} has already ended ({txn.result_code})")
     return _ok(views.detail(txn))
@@ -172,7 +180,7 @@ async def reload_scenarios(emu: Emulator, request: Request) -> Response:
 
 async def set_default(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
-    name = (await read_body(request)).get("name")
+    name = (await read_body(request, emu.settings.max_body_bytes)).get("name")
     try:
         emu.set_default(str(name))
     except UnknownScenario:
@@ -186,7 +194,7 @@ async def queue(emu: Emulator, request: Request) -> Response:
     if request.method == "DELETE":
         emu.stk.queued.clear()
     elif request.method == "POST":
-        data = await read_body(request)
+        data = await read_body(request, emu.settings.max_body_bytes)
         phone, count = data.get("phone"), data.get("count", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
             raise AdminError(400, "count must be a whole number from 1 to 10000")
@@ -209,10 +217,8 @@ def _queue_list(emu: Emulator) -> dict[str, Any]:
 async def time_state(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     if request.method == "POST":
-        scale = (await read_body(request)).get("scale")
-        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale < 0:
-            raise AdminError(400, "scale must be a number >= 0")
-        emu.time_scale = float(scale)
+        scale = (await read_body(request, emu.settings.max_body_bytes)).get("scale")
+        emu.time_scale = number(scale, "scale", MAX_TIME_SCALE)
     sched = emu.lifecycle.scheduler
     return _ok(
         {
@@ -277,32 +283,6 @@ async def events(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(_stream(emu), media_type="text/event-stream", headers=headers)
-
-
-INBOX_SIZE = 200  # callbacks kept per inbox name
-
-
-async def inbox(emu: Emulator, request: Request) -> Response:
-    """A callback receiver for demos and trials without a shop backend; always open."""
-    name = request.path_params["name"]
-    box = emu.inbox.setdefault(name, deque(maxlen=INBOX_SIZE))
-    if request.method == "POST":
-        raw = await request.body()
-        body = parse_json(raw)
-        box.append(
-            {
-                "at": emu.clock.now().isoformat(),
-                "body": body if body is not None else raw.decode("utf-8", "replace")[:4096],
-                # the exact text received: "body" is parsed JSON, where 1.00 reads as 1.0
-                "raw": raw.decode("utf-8", "replace")[:4096],
-            }
-        )
-        return _ok({"ResultCode": 0, "ResultDesc": "Accepted"})
-    if request.method == "DELETE":
-        box.clear()
-    return _ok({"name": name, "callbacks": list(box)})
-
-
 
 
 P = "/_emulator"

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import certifi
 
@@ -43,6 +44,15 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def _host(url: str) -> str | None:
+    """The URL's host, lower case, without brackets or a trailing dot; None when unparsable."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.rstrip(".") if host else None
+
+
 class Delivery:
     """One shared client for all posts, so keep-alive connections are reused."""
 
@@ -51,16 +61,22 @@ class Delivery:
         clock: Clock,
         timeout: float = 10.0,
         host_map: Mapping[str, str] | None = None,
+        allow: frozenset[str] | None = None,
     ) -> None:
         self._clock = clock
         self._host_map = host_map or {}  # URL host -> the host to post to instead
+        self._allow = allow  # --callback-allow: the only hosts posted to (None: any)
         self._poster = Poster(timeout, tls_context(), MAX_IN_FLIGHT)
 
     async def post(self, url: str, body: bytes, label: str = "") -> Attempt:
         """POST the JSON body once and record how it went; failures become the record's error.
         `label` names what was posted in the log line (a CheckoutRequestID, say)."""
-        url = map_host(url, self._host_map)
+        original, url = url, map_host(url, self._host_map)
         at = self._clock.now()
+        refused = self._refusal(original, url)
+        if refused is not None:
+            log.warning("callback %s -> %s not posted: %s", label or "?", url, refused)
+            return Attempt(at, url, None, refused, 0.0, "", body.decode())
         start = time.perf_counter()
         status: int | None = None
         error: str | None = None
@@ -87,6 +103,18 @@ class Delivery:
             latency,
         )
         return Attempt(at, url, status, error, round(latency, 1), answer_text, body.decode())
+
+    def _refusal(self, original: str, url: str) -> str | None:
+        """Why a URL may not be posted to under --callback-allow, or None. Its host as given
+        or as mapped by --callback-host-map (the operator's own choice) must be listed."""
+        if self._allow is None or "*" in self._allow:
+            return None
+        hosts = {_host(original), _host(url)}
+        if hosts & self._allow:
+            return None
+        shown = _host(original) or "?"
+        return (f"not posted: callback host {shown} is not in --callback-allow "
+                f"({', '.join(sorted(self._allow))})")
 
     async def aclose(self) -> None:
         await self._poster.aclose()
