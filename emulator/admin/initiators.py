@@ -72,7 +72,7 @@ async def queue(emu: Emulator, request: Request) -> Response:
     if request.method == "DELETE":
         service.queued.clear()
     elif request.method == "POST":
-        data = await read_body(request)
+        data = await read_body(request, emu.settings.max_body_bytes)
         api, count = data.get("api"), data.get("count", 1)
         if api is not None and api not in INITIATOR_APIS:
             raise AdminError(400, f"api must be one of {', '.join(INITIATOR_APIS)}")
