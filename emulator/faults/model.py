@@ -27,6 +27,11 @@ class Endpoint(str, enum.Enum):
     OAUTH = "oauth"
     PUSH = "push"
     QUERY = "query"
+    B2C = "b2c"
+    B2B = "b2b"
+    REVERSAL = "reversal"
+    TXSTATUS = "txstatus"
+    BALANCE = "balance"
 
 
 # magic phone numbers of the bundled fault scenarios: 2547990000 + two digits
