@@ -46,6 +46,7 @@ class InitiatorService:
         self._scenarios = scenarios
         self.queued: dict[str | None, deque[str]] = {}  # maps API (None: any) -> scenario names
         self._originators: dict[str, str] = {}  # B2C v3: OriginatorConversationID -> ConvID
+        self._restored_originators: set[str] = set()  # ids of the run before a restart
 
     def accept(
         self, api: str, fields: dict[str, str], now: datetime, *, originator_id: str | None = None
@@ -59,7 +60,7 @@ class InitiatorService:
                                       f"{self._originators[originator_id]}")
         verdict = self.credentials.check(fields["Initiator"], fields["SecurityCredential"])
         name, spec, why = self._choose(api, family, fields)
-        job = Job(api, originator_id or self.ids.request_id(), self.ids.conversation_id(now),
+        job = Job(api, originator_id or self._fresh_originator(), self._fresh_conversation(now),
                   fields["Initiator"], {k: v for k, v in fields.items()
                                         if k != "SecurityCredential"},
                   fields["ResultURL"], fields.get("QueueTimeOutURL", ""), now, spec, name,
@@ -69,6 +70,19 @@ class InitiatorService:
             self._originators[originator_id] = job.conversation_id
         self.jobs.add(job)
         return job
+
+    def _fresh_conversation(self, now: datetime) -> str:
+        """A ConversationID the journal does not hold: with --seed and --state, a restarted
+        emulator draws the ids of the run before, which would overwrite its requests."""
+        while (key := self.ids.conversation_id(now)) in self.jobs.by_key:
+            pass
+        return key
+
+    def _fresh_originator(self) -> str:
+        """An OriginatorConversationID no journaled request has (see _fresh_conversation)."""
+        while (key := self.ids.request_id()) in self._restored_originators:
+            pass
+        return key
 
     def _choose(self, api: str, family: Api, fields: dict[str, str]
                 ) -> tuple[str, InitiatorSpec, str]:
@@ -118,6 +132,7 @@ class InitiatorService:
     def restore(self, jobs: list[Job]) -> None:
         for job in jobs:
             self.jobs.put(job, finished=job.is_final)
+            self._restored_originators.add(job.originator_id)
             if job.api == "b2c" and job.fields.get("Version") == "v3":
                 self._originators[job.originator_id] = job.conversation_id
 
@@ -125,4 +140,5 @@ class InitiatorService:
         self.jobs.reset()
         self.queued.clear()
         self._originators.clear()
+        self._restored_originators.clear()
         self.credentials.reset()
