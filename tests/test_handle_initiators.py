@@ -172,3 +172,13 @@ def test_strict_mode_certificate_credential_lock_and_unlock() -> None:
         assert emu.wait_for_result(ack.json()["ConversationID"])["result_code"] == 0
         daraja.close()
     receiver.close()
+
+
+def test_admin_paths_answer_admin_errors_not_daraja_envelopes(server: EmulatorServer) -> None:
+    """A wrong method or unknown path under /_emulator/ is the admin API's {"error"} shape."""
+    r = httpx.request("TRACE", f"{server.url}/_emulator/initiators/results")
+    assert r.status_code == 405 and set(r.json()) == {"error"} and r.headers["allow"]
+    r = httpx.get(f"{server.url}/_emulator/initiators/nothing/here")
+    assert r.status_code == 404 and set(r.json()) == {"error"}
+    daraja = httpx.get(f"{server.url}/mpesa/nothing")  # Daraja's paths keep Daraja's envelope
+    assert daraja.json()["errorCode"] == "404.001.01"
