@@ -1,7 +1,6 @@
 """One scenario file's mapping read into a Scenario: the fields of each kind (outcome, fault,
 C2B, initiator), strictly, through the typed node readers."""
 
-
 from __future__ import annotations
 
 import re

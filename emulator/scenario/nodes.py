@@ -1,7 +1,6 @@
 """Typed reading of YAML nodes for the scenario loader: every value checked, every error a
 ScenarioError naming the file, the 1-based line and the field."""
 
-
 from __future__ import annotations
 
 import math
