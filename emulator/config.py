@@ -191,6 +191,15 @@ class Settings:
         "auto", flag="--c2b-names", choices=("auto", "first", "all"),
         help="name fields in C2B payloads: auto (v1 First/Middle/Last, v2 FirstName only), "
         "first or all")
+    strict_credentials: bool = _f(
+        False, flag="--strict-credentials", switch=True,
+        help="decrypt each SecurityCredential with the emulator's own key and check the "
+        "initiator's password (needs the tls extra; the certificate is served at "
+        "/_emulator/initiators/certificate)")
+    initiators: Mapping[str, str] = _fm(
+        dict, flag="--initiator", parse=pair, repeat=True, metavar="NAME:PASSWORD",
+        help="register an initiator and its password for --strict-credentials (repeatable; "
+        "testapi is always known)")
     config_file: Path | None = _f(None, flag="--config", parse=Path, metavar="FILE",
                                   help="YAML file with 'apps' and 'shortcodes' mappings")
     pending_query: PendingQuery = _f(
@@ -249,6 +258,7 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "apps", _frozen(self.apps))
         object.__setattr__(self, "shortcodes", _frozen(self.shortcodes))
+        object.__setattr__(self, "initiators", _frozen(self.initiators))
         hosts = {k.lower(): v for k, v in self.callback_host_map.items()}
         object.__setattr__(self, "callback_host_map", _frozen(hosts))
         if not math.isfinite(self.time_scale) or not 0 <= self.time_scale <= MAX_TIME_SCALE:

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from emulator._version import __version__
 from emulator.admin import c2b as c2b_admin
 from emulator.admin import dashboard, openapi, views
+from emulator.admin import initiators as initiator_admin
 from emulator.admin import ledger as ledger_admin
 from emulator.admin import qr as qr_admin
 from emulator.admin.auth import AdminError, guard, read_body
@@ -318,6 +319,7 @@ def routes(emu: Emulator) -> list[BaseRoute]:
         *ledger_admin.routes(emu),
         *c2b_admin.routes(emu),
         *qr_admin.routes(emu),
+        *initiator_admin.routes(emu),
         *dashboard.routes,
         *openapi.routes,
     ]

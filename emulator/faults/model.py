@@ -29,6 +29,11 @@ class Endpoint(str, enum.Enum):
     OAUTH = "oauth"
     PUSH = "push"
     QUERY = "query"
+    B2C = "b2c"
+    B2B = "b2b"
+    REVERSAL = "reversal"
+    TXSTATUS = "txstatus"
+    BALANCE = "balance"
     C2B_REGISTER = "c2b-register"  # /mpesa/c2b/v1|v2/registerurl
     C2B_SIMULATE = "c2b-simulate"  # /mpesa/c2b/v1|v2/simulate
     QR = "qr"  # /mpesa/qrcode/v1/generate

@@ -28,6 +28,15 @@ outcome fields, and only name, description and match besides::
       delay: [1, 3]              # seconds before the validation or confirmation POST
       duplicate_gap: 2           # seconds between the two posts of `twice`
 
+An initiator scenario (how a B2C, B2B, Reversal, Transaction Status or Account Balance request
+ends; B2C ones match the recipient's phone) has `initiator:` instead of the outcome fields::
+
+    initiator:
+      result_code: 2001          # as result_code above; result_desc defaults to the catalogue's
+      result: once               # once | never | twice | queue-timeout (default once)
+      delay: [1, 3]              # seconds before the result
+      apis: [b2c, b2b]           # optional: b2c, b2b, reversal, txstatus, balance (default all)
+
 The loader is strict because a typo that is silently ignored makes a test pass for the wrong
 reason: unknown or repeated keys, wrong types (booleans are not numbers, "5" is not a number) and
 out-of-range values are all `ScenarioError`s naming the file, the 1-based line and the field.
@@ -59,13 +68,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from emulator.faults.model import UNMATCHABLE, Endpoint, FaultKind, FaultSpec
 from emulator.kernel.formats import LOCAL_MSISDN, MSISDN
-from emulator.kernel.texts import describe
+from emulator.kernel.texts import describe, describe_initiator
 from emulator.scenario.model import (
+    INITIATOR_APIS,
     BalanceItem,
     C2BSpec,
     Delay,
     Delivery,
+    InitiatorSpec,
     Match,
+    ResultMode,
     Scenario,
     Validation,
 )
@@ -384,7 +396,9 @@ _FIELDS = (
     "match",
     "fault",
     "c2b",
+    "initiator",
 )
+_INITIATOR_FIELDS = ("result_code", "result_desc", "result", "delay", "duplicate_gap", "apis")
 _C2B_FIELDS = ("validation", "confirmation", "delay", "duplicate_gap")
 _FAULT_FIELDS = ("kind", "endpoints", "times", "seconds")
 _OUTCOME_ONLY = ("result_code", "result_desc", "delay", "callback", "duplicate_gap", "balance",
@@ -499,8 +513,67 @@ def _c2b_scenario(
     return _Loaded(scenario, name_line, None, phones, f.name)
 
 
+def _apis(f: _File, node: Node) -> frozenset[str]:
+    apis = set()
+    for item in _items(f, node, "initiator.apis", "a list of API names"):
+        value = f.value(item, "initiator.apis", "an API name")
+        if value not in INITIATOR_APIS:
+            f.fail(item, "initiator.apis", f"must be one of: {', '.join(INITIATOR_APIS)}, "
+                   f"got {_show(value)}")
+        apis.add(value)
+    return frozenset(apis)
+
+
+def _initiator(f: _File, node: Node) -> InitiatorSpec:
+    if not isinstance(node, MappingNode):
+        f.fail(node, "initiator",
+               f"must be a mapping of {', '.join(_INITIATOR_FIELDS)}, got {f.got(node)}")
+    given = _fields(f, node, "initiator.", _INITIATOR_FIELDS)
+    spec: dict[str, Any] = {
+        **_optional(given, "result", lambda n: _choice(f, n, "initiator.result", ResultMode)),
+        **_optional(given, "delay", lambda n: _delay(f, n)),
+        **_optional(given, "duplicate_gap",
+                    lambda n: _seconds(f, n, "initiator.duplicate_gap")),
+        **_optional(given, "apis", lambda n: _apis(f, n)),
+    }
+    if "result_code" in given:
+        code_node = given["result_code"][1]
+        spec["result_code"] = code = _result_code(f, code_node)
+        if "result_desc" in given:
+            spec["result_desc"] = _string(f, given["result_desc"][1], "initiator.result_desc")
+        elif code != 0:
+            known = describe_initiator(code)
+            if known is None:
+                f.fail(code_node, "initiator.result_desc", f"result code {code!r} is not in "
+                       "the catalogue, so result_desc is required")
+            spec["result_desc"] = known
+    return InitiatorSpec(**spec)
+
+
+def _initiator_scenario(
+    f: _File, given: dict[str, tuple[Node, Node]], path: Path, bundled: bool, source: str
+) -> _Loaded:
+    """A scenario for the initiator APIs; B2C ones match the recipient's phone."""
+    for key in (*_OUTCOME_ONLY, "default", "fault", "c2b"):
+        if key in given:
+            f.fail(given[key][0], key, "an initiator scenario takes only name, description, "
+                   "match and initiator")
+    match, phones = _match(f, given["match"][1]) if "match" in given else (Match(), {})
+    scenario = Scenario(
+        name=_name(f, given["name"][1] if "name" in given else None, path.stem),
+        result_code="INITIATOR", result_desc="", delay=Delay(0.0, 0.0), match=match,
+        description=_string(f, given["description"][1], "description").strip()
+        if "description" in given else "",
+        source=source, bundled=bundled, initiator=_initiator(f, given["initiator"][1]),
+    )
+    name_line = _line(given["name"][0]) if "name" in given else None
+    return _Loaded(scenario, name_line, None, phones, f.name)
+
+
 def _scenario(f: _File, top: MappingNode, path: Path, bundled: bool, source: str) -> _Loaded:
     given = _fields(f, top, "", _FIELDS)
+    if "initiator" in given:
+        return _initiator_scenario(f, given, path, bundled, source)
     if "c2b" in given:
         return _c2b_scenario(f, given, path, bundled, source)
     if "fault" in given:
@@ -659,7 +732,7 @@ def _check_tier(tier: list[_Loaded]) -> None:
                 f"({default.scenario.name!r}) has it too",
             )
         default = loaded if s.default else default
-        kind = "c2b" if s.c2b else "stk"  # a phone may pick one of each
+        kind = "c2b" if s.c2b else "initiator" if s.initiator else "stk"  # one of each
         for phone, (line, path) in loaded.phones.items():
             if (kind, phone) in phones:
                 other = phones[(kind, phone)]

@@ -167,7 +167,7 @@ def notification(
         "InvoiceNumber": "",
         "OrgAccountBalance": balance,
         "ThirdPartyTransID": p.third_party_trans_id if confirmation else "",
-        "MSISDN": msisdn(p.phone, version),
+        "MSISDN": msisdn(p.phone, version) if p.phone else "",
         "FirstName": names[0],
     }
     if name_fields == "all" or (name_fields == "auto" and version == "v1"):
