@@ -233,7 +233,8 @@ def test_the_document_is_served_as_stored_without_the_admin_token() -> None:
         assert document["openapi"].startswith("3.")
         c2b = {f"/mpesa/c2b/{v}/{op}" for v in ("v1", "v2") for op in ("registerurl", "simulate")}
         assert set(document["paths"]) == {
-            OAUTH, "/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query", *c2b}
+            OAUTH, "/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query", *c2b,
+            "/mpesa/qrcode/v1/generate"}
         assert httpx.get(f"{server.url}/_emulator/transactions").status_code == 401
 
 

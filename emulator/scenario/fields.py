@@ -11,7 +11,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from emulator.faults.model import Endpoint, FaultKind, FaultSpec
+from emulator.faults.model import UNMATCHABLE, Endpoint, FaultKind, FaultSpec
 from emulator.kernel.formats import LOCAL_MSISDN, MSISDN
 from emulator.kernel.texts import describe, describe_initiator
 from emulator.scenario import nodes
@@ -227,12 +227,14 @@ def _fault(f: nodes.File, node: Node) -> FaultSpec:
         f.fail(node, "fault.kind", "required field is missing")
     spec: dict[str, Any] = {"kind": nodes.choice(f, given["kind"][1], "fault.kind", FaultKind)}
     if "endpoints" in given:
-        items = nodes.items(f, given["endpoints"][1], "fault.endpoints", "a list of push, query")
+        matchable = ", ".join(e.value for e in Endpoint if e not in UNMATCHABLE)
+        items = nodes.items(f, given["endpoints"][1], "fault.endpoints", f"a list of {matchable}")
         endpoints = [nodes.choice(f, n, f"fault.endpoints[{i}]", Endpoint)
                      for i, n in enumerate(items)]
-        if not endpoints or Endpoint.OAUTH in endpoints:
+        if not endpoints or UNMATCHABLE & set(endpoints):
             f.fail(given["endpoints"][1], "fault.endpoints",
-                   "must list push and/or query (an OAuth request carries no phone to match)")
+                   f"must list some of {matchable} (OAuth and C2B register requests carry no "
+                   "phone to match)")
         spec["endpoints"] = frozenset(endpoints)
     if "times" in given:
         spec["times"] = nodes.integer(f, given["times"][1], "fault.times", 1, "a whole number >= 1")
