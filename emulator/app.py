@@ -22,6 +22,7 @@ from emulator.faults import responses as fault_responses
 from emulator.faults.gate import FaultTriggered
 from emulator.kernel.clock import Clock
 from emulator.kernel.errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
+from emulator.kernel.logsafe import escape
 from emulator.wiring import Emulator
 
 log = logging.getLogger("emulator.app")
@@ -63,7 +64,7 @@ def _handlers(emu: Emulator) -> dict[type[Exception], object]:
         return Response(b"", status_code=499)
 
     async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s %s", request.method, request.url.path)
+        log.exception("internal error on %s %s", request.method, escape(request.url.path))
         return await daraja_error(request, InternalError())
 
     return {

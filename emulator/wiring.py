@@ -31,6 +31,10 @@ from emulator.daraja.initiator.models import Api, Job
 from emulator.daraja.initiator.service import InitiatorService
 from emulator.daraja.oauth import routes as oauth_routes
 from emulator.daraja.oauth.backend import OAuthBackend
+from emulator.daraja.qr import routes as qr_routes
+from emulator.daraja.qr.codec import QrCodec
+from emulator.daraja.qr.models import QrCode
+from emulator.daraja.qr.rules import QrBackend
 from emulator.daraja.reversal import routes as reversal_routes
 from emulator.daraja.reversal.rules import ReversalApi
 from emulator.daraja.stk import routes as stk_routes
@@ -153,6 +157,9 @@ class Emulator:
         )
         self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
                                       settings.time_scale)
+        # Dynamic QR: synchronous, a bounded journal of the codes made (for the dashboard)
+        self.qr = QrBackend(Records[QrCode](QrCodec(), settings.journal_size, self.state_file),
+                            self.ids)
         self._validation_delivery = validation
 
         # the initiator APIs: one service and lifecycle, one Api per family, on the ledger
@@ -177,7 +184,9 @@ class Emulator:
             *stk_routes.routes(self.stk, self.lifecycle, self.oauth, self.web, self.faults,
                                require_https=self.settings.require_https,
                                query_wording=self.settings.query_wording),
-            *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web),
+            *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web, self.faults),
+            *qr_routes.routes(self.qr, self.oauth, self.web, self.faults, self.events,
+                              wording=self.settings.qr_wording),
             *[route for family in (b2c_routes, b2b_routes, reversal_routes, txstatus_routes,
                                    balance_routes)
               for route in family.routes(self.initiator_lifecycle, self.oauth, self.web,
@@ -210,6 +219,8 @@ class Emulator:
         payments = self.c2b.payments.restore()
         self.c2b.restore(self.c2b.registrations.restore(), payments)
         self.c2b_lifecycle.restore(payments)
+        for code in self.qr.codes.restore():
+            self.qr.codes.put(code, finished=True)
         txns = self.stk.records.restore()
         self.stk.restore(txns)
         self.lifecycle.restore(txns)
@@ -233,13 +244,14 @@ class Emulator:
         self.events.publish("scenarios")
 
     def reset(self) -> None:
-        """Transactions, locks, queued outcomes, scheduled callbacks, C2B payments, faults and
-        the request log go and balances return to their opening values; tokens, C2B URL
+        """Transactions, locks, queued outcomes, scheduled callbacks, C2B payments, QR codes,
+        faults and the request log go and balances return to their opening values; tokens, C2B URL
         registrations, the default scenario and the rate limit stay."""
         self.lifecycle.reset()
         self.stk.reset()
         self.c2b_lifecycle.reset()
         self.c2b.reset()
+        self.qr.reset()
         self.initiator_lifecycle.reset()
         self.initiators.reset()
         self.ledger.reset()

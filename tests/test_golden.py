@@ -25,6 +25,7 @@ MASKS = [  # (pattern, replacement) applied to the raw bytes
     (rb'"OriginatorCoversationID":"[^"]*"', rb'"OriginatorCoversationID":"<id>"'),
     (rb'"TransID":"[A-Z0-9]{10}"', rb'"TransID":"<receipt>"'),
     (rb'"TransTime":"\d{14}"', rb'"TransTime":"20260115123000"'),
+    (rb'"QRCode":"iVBORw0KGgo[A-Za-z0-9+/=]+"', rb'"QRCode":"<base64 PNG>"'),
 ]
 
 
@@ -116,6 +117,17 @@ def test_c2b_acks_and_payloads(shop: Daraja) -> None:
         check("c2b_register_174379", r.content)
     finally:
         merchant.close()
+
+
+def test_qr_answer(shop: Daraja) -> None:
+    """Dynamic QR's synchronous answer as both sandbox captures have it (ledger reference 10,
+    14): ResponseCode "00", no RequestID, the PNG as base64 (masked: test_qr.py reads it)."""
+    body = {"MerchantName": "TEST SUPERMARKET", "RefNo": "Invoice Test", "Amount": 1,
+            "TrxCode": "BG", "CPI": "373132", "Size": "300"}
+    r = shop.http.post("/mpesa/qrcode/v1/generate", headers=shop.auth(), json=body)
+    check("qr_generate", r.content)
+    check("error_qr_trx_code", shop.http.post("/mpesa/qrcode/v1/generate", headers=shop.auth(),
+                                              json={**body, "TrxCode": "XX"}).content)
 
 
 INITIATOR_MASKS = [

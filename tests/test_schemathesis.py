@@ -280,7 +280,7 @@ def test_the_document_is_served_as_stored_without_the_admin_token() -> None:
             "fast-forward", "queue", "certificate", "{name}/unlock")}
         assert set(document["paths"]) == {
             OAUTH, "/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query", *c2b,
-            *initiators, *admin}
+            "/mpesa/qrcode/v1/generate", *initiators, *admin}
         assert httpx.get(f"{server.url}/_emulator/transactions").status_code == 401
 
 

@@ -124,6 +124,14 @@ C2B_URL_VAULT_FAULT = {
     }
 }
 
+# Dynamic QR (ledger reference 10): both sandbox captures answer "00" and no RequestID; the
+# description changed between them, so --qr-wording picks one
+QR_RESPONSE_CODE = "00"
+QR_DESCRIPTIONS = {
+    "2026": "The service request is processed successfully.",  # sandbox 2026-10
+    "2025": "QR Code Successfully Generated.",  # sandbox 2025-08, and the docs
+}
+
 # Initiator APIs: B2C, B2B, Reversal, Transaction Status, Account Balance (ledger reference 0, 12)
 INITIATOR_ACCEPTED = "Accept the service request successfully."  # with the period, as captured
 # maps result code -> ResultDesc of the initiator APIs (reference 12; captures over the docs)

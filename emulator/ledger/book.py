@@ -250,6 +250,13 @@ class Ledger:
         self.customers.save(customer)
         return customer
 
+    def known(self) -> list[Business]:
+        """Every registered business (opened now if need be) and every one opened since, by
+        shortcode: what a statement view lists before any sandbox code is used."""
+        for shortcode in self._registered:
+            self.business(shortcode)
+        return sorted(self.businesses, key=lambda b: b.shortcode)
+
     def total(self) -> Cents:
         """Every balance the book holds, summed: payments never change it."""
         wallets = sum(c.balance for c in self.customers)

@@ -4,6 +4,9 @@
     POST /api/mpesa/initiate      STK push for it: {"phone", "amount", "order_number"}
     POST /api/mpesa/callback      Safaricom's result; settles the order, once
     GET  /api/orders/{number}     the order, its payment status and what happened
+    POST /api/payments/c2b/validation, /confirmation
+                                  paybill payments (order number as the account number),
+                                  registered with Safaricom at start; see paybill.py
 
 A push whose callback has not come after MPESA_QUERY_AFTER seconds is settled by STK Query.
 Configured by the guide's MPESA_* variables, plus MPESA_BASE_URL to reach the emulator; see
@@ -16,7 +19,8 @@ import logging
 import os
 
 import httpx
-from mpesa_query import MPesaServiceWithQuery
+import paybill
+from mpesa_c2b import MPesaServiceWithC2B
 from orders import Orders
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -75,7 +79,7 @@ async def with_retries(call, attempts: int, base_delay: float):
 
 def create_app() -> Starlette:
     orders = Orders(os.getenv("SHOP_DB", "shop.db"))
-    mpesa = MPesaServiceWithQuery()
+    mpesa = MPesaServiceWithC2B()
     query_after = float(os.getenv("MPESA_QUERY_AFTER", "60"))  # seconds without a callback
     reconcile_every = float(os.getenv("MPESA_RECONCILE_INTERVAL", "15"))
     max_retries = int(os.getenv("MPESA_MAX_RETRIES", "3"))  # attempts in all, as in the guide
@@ -170,14 +174,29 @@ def create_app() -> Starlette:
             await asyncio.sleep(reconcile_every)
             await reconcile()
 
+    async def register_c2b() -> None:
+        """Tell Safaricom where paybill payments are validated and confirmed; a refusal (the
+        STK-only 174379 cannot register) leaves STK payments working, and is logged."""
+        try:
+            answer = await with_retries(mpesa.register_c2b_urls, max_retries, retry_delay)
+            logger.info(f"C2B URLs registered for {mpesa.shortcode}: {answer}")
+            c2b_state.update(registered=True, detail=str(answer))
+        except Exception as e:
+            logger.warning(f"C2B URLs not registered for {mpesa.shortcode} (paybill payments "
+                           f"will not reach this shop): {e}")
+            c2b_state.update(registered=False, detail=str(e))
+
+    c2b_state: dict = {"registered": None, "detail": "registering"}
+
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "c2b": c2b_state})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        task = asyncio.create_task(reconcile_forever())
+        tasks = [asyncio.create_task(reconcile_forever()), asyncio.create_task(register_c2b())]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
         orders.close()
 
     return Starlette(
@@ -187,6 +206,7 @@ def create_app() -> Starlette:
             Route("/api/mpesa/initiate", initiate_mpesa_payment, methods=["POST"]),
             Route("/api/mpesa/callback", mpesa_callback, methods=["POST"]),
             Route("/api/health", health, methods=["GET"]),
+            *paybill.routes(orders),
         ],
         lifespan=lifespan,
     )
