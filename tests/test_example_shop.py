@@ -9,6 +9,7 @@ callback and the C2B confirmation.
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -27,6 +28,8 @@ from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_DIR = ROOT / "examples" / "shop"
 TIME_SCALE = 0.01  # a 60 s timeout takes 0.6 s
+B2C_SHORTCODE = "600992"  # a sandbox shortcode the emulator funds
+SECURITY_CREDENTIAL = base64.b64encode(bytes(256)).decode()  # well-formed (lenient mode)
 QUERY_AFTER = 2.0  # seconds the shop waits for a callback before it queries
 PAYBILL = "600100"  # a sandbox paybill, here also an STK shortcode (174379 cannot take C2B URLs)
 
@@ -66,6 +69,8 @@ class Shop:
             "MPESA_QUERY_AFTER": str(QUERY_AFTER),
             "MPESA_RECONCILE_INTERVAL": "0.2",
             "MPESA_RETRY_DELAY": "0.1",
+            "MPESA_B2C_SHORTCODE": B2C_SHORTCODE,  # refunds and reconciliation
+            "MPESA_SECURITY_CREDENTIAL": SECURITY_CREDENTIAL,
             "SHOP_DB": str(db),
             "NO_PROXY": "127.0.0.1,localhost",
         }

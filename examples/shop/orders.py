@@ -206,6 +206,15 @@ class Orders:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def paid_receipts(self) -> list[str]:
+        """The receipts of paid orders, for reconciliation (an order paid by STK Query alone
+        has none)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT receipt FROM orders WHERE status = 'paid' AND receipt IS NOT NULL"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def close(self) -> None:
         self._db.close()
 

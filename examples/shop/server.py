@@ -7,6 +7,9 @@
     POST /api/payments/c2b/validation, /confirmation
                                   paybill payments (order number as the account number),
                                   registered with Safaricom at start; see paybill.py
+    POST /api/orders/{number}/refund, POST /api/reconcile, GET /api/reconciliation
+                                  refunds (B2C) and the nightly reconciliation (Transaction
+                                  Status, Account Balance); see payouts.py
 
 A push whose callback has not come after MPESA_QUERY_AFTER seconds is settled by STK Query.
 Configured by the guide's MPESA_* variables, plus MPESA_BASE_URL to reach the emulator; see
@@ -20,7 +23,8 @@ import os
 
 import httpx
 import paybill
-from mpesa_c2b import MPesaServiceWithC2B
+import payouts
+from mpesa_payouts import MPesaServiceWithPayouts
 from orders import Orders
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,7 +83,9 @@ async def with_retries(call, attempts: int, base_delay: float):
 
 def create_app() -> Starlette:
     orders = Orders(os.getenv("SHOP_DB", "shop.db"))
-    mpesa = MPesaServiceWithC2B()
+    mpesa = MPesaServiceWithPayouts()
+    payout_book = payouts.Payouts(os.getenv("SHOP_DB", "shop.db"))
+    nightly_every = float(os.getenv("MPESA_NIGHTLY_INTERVAL", "86400"))  # reconciliation
     query_after = float(os.getenv("MPESA_QUERY_AFTER", "60"))  # seconds without a callback
     reconcile_every = float(os.getenv("MPESA_RECONCILE_INTERVAL", "15"))
     max_retries = int(os.getenv("MPESA_MAX_RETRIES", "3"))  # attempts in all, as in the guide
@@ -186,6 +192,13 @@ def create_app() -> Starlette:
                            f"will not reach this shop): {e}")
             c2b_state.update(registered=False, detail=str(e))
 
+    async def nightly() -> None:
+        """Reconcile refunds and receipts with M-Pesa once a night (MPESA_NIGHTLY_INTERVAL)."""
+        while True:
+            await asyncio.sleep(nightly_every)
+            sent = await payouts.reconcile_now(orders, payout_book, mpesa)
+            logger.info(f"nightly reconciliation: {sent} queries sent")
+
     c2b_state: dict = {"registered": None, "detail": "registering"}
 
     async def health(request: Request) -> JSONResponse:
@@ -193,11 +206,13 @@ def create_app() -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        tasks = [asyncio.create_task(reconcile_forever()), asyncio.create_task(register_c2b())]
+        tasks = [asyncio.create_task(reconcile_forever()), asyncio.create_task(register_c2b()),
+                 asyncio.create_task(nightly())]
         yield
         for task in tasks:
             task.cancel()
         orders.close()
+        payout_book.close()
 
     return Starlette(
         routes=[
@@ -207,6 +222,7 @@ def create_app() -> Starlette:
             Route("/api/mpesa/callback", mpesa_callback, methods=["POST"]),
             Route("/api/health", health, methods=["GET"]),
             *paybill.routes(orders),
+            *payouts.routes(orders, payout_book, mpesa),
         ],
         lifespan=lifespan,
     )
