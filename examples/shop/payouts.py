@@ -83,6 +83,10 @@ class Payouts:
         return self._one("SELECT * FROM refunds WHERE order_number = ? ORDER BY created_at DESC"
                          " LIMIT 1", (number,))
 
+    def refund_count(self, number: str) -> int:
+        """Tries so far: each gets its own OriginatorConversationID (B2C v3 refuses a repeat)."""
+        return len(self._all("SELECT 1 FROM refunds WHERE order_number = ?", (number,)))
+
     def refund_requested(self, originator_id: str, number: str, phone: str, amount: int,
                          conversation_id: str) -> None:
         self._run("INSERT INTO refunds (originator_id, order_number, phone, amount,"
@@ -146,8 +150,7 @@ def routes(orders: Orders, payouts: Payouts, mpesa: MPesaServiceWithPayouts) -> 
         if latest and latest["status"] in ("requested", "refunded"):
             return JSONResponse({"detail": f"refund {latest['status']}", "refund": latest},
                                 status_code=409)
-        tries = len(payouts._all("SELECT 1 FROM refunds WHERE order_number = ?", (number,)))
-        originator_id = f"refund-{number}-{tries + 1}"
+        originator_id = f"refund-{number}-{payouts.refund_count(number) + 1}"
         phone = str(order["customer"].get("phone", "")).lstrip("+")
         try:
             ack = await mpesa.b2c_payment(phone, order["total"], originator_id,
