@@ -28,10 +28,11 @@ DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 OUTCOMES = ("pay", "cancel", "wrong-pin", "insufficient-balance", "timeout")
 STATES = ("pending", "waiting", "completed")
 RESET_CLEARS = (  # what Emulator.reset() empties, as the tester knows it
-    "transactions, phone locks, queued outcomes, scheduled callbacks, faults, the request journal"
-    " and the callback inboxes"
+    "transactions, phone locks, queued outcomes, scheduled callbacks, C2B payments, QR codes,"
+    " initiator results, ledger entries, faults, the request journal and the callback inboxes"
 )
-RESET_KEEPS = "access tokens, the default scenario, the time scale and the rate limit"
+RESET_KEEPS = ("access tokens, C2B URL registrations, the default scenario, the time scale and"
+               " the rate limit")
 
 Command = Callable[[EmulatorHandle, argparse.Namespace, TextIO], int]
 
@@ -335,7 +336,8 @@ def cmd_expire_tokens(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO
 
 def cmd_reset(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     emu.reset()
-    print(f"reset: {RESET_CLEARS} are gone", file=out)
+    print(f"reset: {RESET_CLEARS} are gone; balances are back to their opening values",
+          file=out)
     print(f"kept: {RESET_KEEPS}", file=out)
     return 0
 
