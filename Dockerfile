@@ -1,7 +1,7 @@
 # Daraja Emulator: a local stand-in for Safaricom's M-Pesa Daraja API (OAuth, STK Push, STK Query).
 #
 #   docker build -t daraja-emulator .
-#   docker run --rm -p 8765:8765 -e DARAJA_TIME_SCALE=0.1 daraja-emulator
+#   docker run --rm -p 127.0.0.1:8765:8765 -e DARAJA_TIME_SCALE=0.1 daraja-emulator
 #
 # Configure it with DARAJA_* variables (every flag of `daraja-emulator --help` has one). Your own
 # scenario files: mount a folder on /scenarios (read-only is fine); they join the bundled ones.

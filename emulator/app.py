@@ -15,12 +15,14 @@ from starlette.responses import Response
 
 from emulator.admin import routes as admin
 from emulator.admin.auth import AdminError, admin_error
+from emulator.admin.guard import PREFIX as ADMIN_PREFIX
 from emulator.admin.guard import AdminGuard
 from emulator.config import Settings
 from emulator.faults import responses as fault_responses
 from emulator.faults.gate import FaultTriggered
 from emulator.kernel.clock import Clock
 from emulator.kernel.errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
+from emulator.kernel.logsafe import escape
 from emulator.wiring import Emulator
 
 log = logging.getLogger("emulator.app")
@@ -38,6 +40,12 @@ def _handlers(emu: Emulator) -> dict[type[Exception], object]:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if request.url.path.startswith(ADMIN_PREFIX):  # the admin API's own error shape
+            text = "method not allowed here" if exc.status_code == 405 else "no such admin path"
+            response = await admin_error(request, AdminError(exc.status_code, text))
+            if exc.headers and "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         error: DarajaError = MethodNotAllowed() if exc.status_code == 405 else ResourceNotFound()
         response = await daraja_error(request, error)
         if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
@@ -56,7 +64,7 @@ def _handlers(emu: Emulator) -> dict[type[Exception], object]:
         return Response(b"", status_code=499)
 
     async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s %s", request.method, request.url.path)
+        log.exception("internal error on %s %s", request.method, escape(request.url.path))
         return await daraja_error(request, InternalError())
 
     return {

@@ -77,7 +77,8 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         description="A local, offline stand-in for Safaricom's M-Pesa Daraja API (STK Push). "
         "Subcommands: check-scenarios DIR (validate scenario files); to steer a running "
         "emulator: scenarios, default, queue, transactions, show, decide, fast-forward, follow, "
-        "fault, requests, expire-tokens, reset, balance, c2b-pay, c2b-payments "
+        "fault, requests, expire-tokens, reset, balance, c2b-pay, c2b-payments, results, "
+        "result, queue-initiator, fast-forward-result, unlock, certificate "
         "(see daraja-emulator SUBCOMMAND --help).",
     )
     for f in fields(Settings):

@@ -26,6 +26,7 @@ MAX_TIME_SCALE = 1000.0  # a thousandfold slow-down is more than any test needs
 PendingQuery = Literal["modern", "legacy"]
 NameFields = Literal["auto", "first", "all"]
 QueryWording = Literal["typo", "docs"]
+QrWording = Literal["2026", "2025"]
 
 
 def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
@@ -190,6 +191,15 @@ class Settings:
         "auto", flag="--c2b-names", choices=("auto", "first", "all"),
         help="name fields in C2B payloads: auto (v1 First/Middle/Last, v2 FirstName only), "
         "first or all")
+    strict_credentials: bool = _f(
+        False, flag="--strict-credentials", switch=True,
+        help="decrypt each SecurityCredential with the emulator's own key and check the "
+        "initiator's password (needs the tls extra; the certificate is served at "
+        "/_emulator/initiators/certificate)")
+    initiators: Mapping[str, str] = _fm(
+        dict, flag="--initiator", parse=pair, repeat=True, metavar="NAME:PASSWORD",
+        help="register an initiator and its password for --strict-credentials (repeatable; "
+        "testapi is always known)")
     config_file: Path | None = _f(None, flag="--config", parse=Path, metavar="FILE",
                                   help="YAML file with 'apps' and 'shortcodes' mappings")
     pending_query: PendingQuery = _f(
@@ -199,6 +209,10 @@ class Settings:
     query_wording: QueryWording = _f(
         "typo", flag="--query-wording", choices=("typo", "docs"),
         help="query ResponseDescription: typo ('successsfully', as on the wire) or docs")
+    qr_wording: QrWording = _f(
+        "2026", flag="--qr-wording", choices=("2026", "2025"),
+        help="Dynamic QR ResponseDescription: 2026 ('The service request is processed "
+        "successfully.') or 2025 ('QR Code Successfully Generated.'), as each sandbox said")
     require_https: bool = _f(False, flag="--require-https", switch=True,
                              help="reject plain-http CallBackURLs, as production does")
     callback_timeout: float = _f(10.0, flag="--callback-timeout", parse=positive_float,
@@ -244,6 +258,7 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "apps", _frozen(self.apps))
         object.__setattr__(self, "shortcodes", _frozen(self.shortcodes))
+        object.__setattr__(self, "initiators", _frozen(self.initiators))
         hosts = {k.lower(): v for k, v in self.callback_host_map.items()}
         object.__setattr__(self, "callback_host_map", _frozen(hosts))
         if not math.isfinite(self.time_scale) or not 0 <= self.time_scale <= MAX_TIME_SCALE:
@@ -253,6 +268,8 @@ class Settings:
         object.__setattr__(self, "tills", tuple(str(code) for code in self.tills))
         if self.query_wording not in ("typo", "docs"):
             raise ValueError("query_wording must be 'typo' or 'docs'")
+        if self.qr_wording not in ("2026", "2025"):
+            raise ValueError("qr_wording must be '2026' or '2025'")
         if self.admin_token is not None and not self.admin_token.strip():
             raise ValueError("admin_token must not be empty or blank: give a token or None")
         for name in ("allowed_hosts", "callback_allow"):

@@ -13,10 +13,14 @@ reset before each test. Errors the in-process server logs fail the test that cau
 
     @pytest.mark.daraja(balances={"254708374149": 5})   # wallets (KES) before the test
     def test_too_poor(daraja_emulator): ...
+
+    @pytest.mark.daraja(initiator={"b2c": "initiator-result-lost"})  # the next B2C result
+    def test_refund_recovered(daraja_emulator, daraja_security_credential): ...
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from collections.abc import Generator, Iterator
@@ -34,7 +38,8 @@ if TYPE_CHECKING:
 
 FAST_TIME_SCALE = 0.001  # a 90-second scenario ends in 90 ms
 URL_ENV, TOKEN_ENV = "DARAJA_EMULATOR_URL", "DARAJA_ADMIN_TOKEN"
-MARKER_OPTIONS = ("scenario", "time_scale", "balances")
+MARKER_OPTIONS = ("scenario", "time_scale", "balances", "initiator")
+SANDBOX_PASSWORD = "Safaricom999!*!"  # testapi's, known to every emulator (strict or not)
 
 
 class ServerErrors(logging.Handler):
@@ -104,8 +109,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "daraja(scenario=None, time_scale=None, balances=None): default scenario, time scale "
-        "and customer wallets ({phone: KES}) of the daraja_emulator for this test",
+        "daraja(scenario=None, time_scale=None, balances=None, initiator=None): default "
+        "scenario, time scale, customer wallets ({phone: KES}) and queued initiator outcomes "
+        "(a scenario for the next request to any initiator API, or {api: scenario or "
+        "[scenarios]}) of the daraja_emulator for this test",
     )
 
 
@@ -179,6 +186,19 @@ def daraja_emulator(
         pytest.fail(f"the Daraja Emulator logged errors after the test:\n{late}", pytrace=False)
 
 
+@pytest.fixture
+def daraja_security_credential(daraja_emulator: EmulatorHandle) -> str:
+    """A SecurityCredential the emulator accepts for the initiator `testapi`: its password
+    encrypted with the emulator's certificate under --strict-credentials, else any
+    well-formed one (344 characters), as lenient mode asks no more."""
+    try:
+        return daraja_emulator.security_credential(SANDBOX_PASSWORD)
+    except AdminAPIError as exc:
+        if exc.status != 404:  # 404: no certificate, so lenient mode
+            raise
+    return base64.b64encode(os.urandom(256)).decode()
+
+
 def _restore(handle: EmulatorHandle, baseline: tuple[str, float]) -> None:
     """Undo an earlier test's default scenario and time scale, which reset() keeps."""
     if _baseline(handle) == baseline:
@@ -213,10 +233,31 @@ def _apply_marker(handle: EmulatorHandle, marker: pytest.Mark | None) -> None:
             handle.set_time_scale(options["time_scale"])
         for phone, balance in (options.get("balances") or {}).items():
             handle.set_customer_balance(str(phone), balance)
+        for api, scenario in _initiator_outcomes(options.get("initiator")):
+            handle.queue_initiator(scenario, api)
     except AdminAPIError as exc:
         problem = exc.message
     if problem:  # failed outside the except block, so the report shows no chained traceback
         pytest.fail(f"@pytest.mark.daraja: {problem}", pytrace=False)
+
+
+def _initiator_outcomes(option: object) -> list[tuple[str | None, str]]:
+    """The marker's `initiator` as (api or None, scenario) pairs, in queue order."""
+    if option is None:
+        return []
+    if isinstance(option, str):
+        return [(None, option)]
+    if isinstance(option, dict):
+        pairs: list[tuple[str | None, str]] = []
+        for api, scenarios in option.items():
+            names = [scenarios] if isinstance(scenarios, str) else scenarios
+            if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+                break
+            pairs += [(str(api), name) for name in names]
+        else:
+            return pairs
+    pytest.fail("@pytest.mark.daraja: initiator must be a scenario name or {api: scenario or "
+                "[scenarios]}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,19 +12,38 @@ from collections import deque
 from starlette.routing import BaseRoute
 
 from emulator.config import SANDBOX_SHORTCODE, Settings
+from emulator.daraja.b2b import routes as b2b_routes
+from emulator.daraja.b2b.rules import B2BApi
+from emulator.daraja.b2c import routes as b2c_routes
+from emulator.daraja.b2c.rules import B2CApi
+from emulator.daraja.balance import routes as balance_routes
+from emulator.daraja.balance.rules import BalanceApi
 from emulator.daraja.c2b import routes as c2b_routes
 from emulator.daraja.c2b.codec import PaymentCodec, RegistrationCodec
 from emulator.daraja.c2b.lifecycle import C2BLifecycle
 from emulator.daraja.c2b.models import Payment as C2BPayment
 from emulator.daraja.c2b.models import Registration
 from emulator.daraja.c2b.rules import C2BBackend
+from emulator.daraja.initiator.codec import JobCodec
+from emulator.daraja.initiator.credential import Credentials
+from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
+from emulator.daraja.initiator.models import Api, Job
+from emulator.daraja.initiator.service import InitiatorService
 from emulator.daraja.oauth import routes as oauth_routes
 from emulator.daraja.oauth.backend import OAuthBackend
+from emulator.daraja.qr import routes as qr_routes
+from emulator.daraja.qr.codec import QrCodec
+from emulator.daraja.qr.models import QrCode
+from emulator.daraja.qr.rules import QrBackend
+from emulator.daraja.reversal import routes as reversal_routes
+from emulator.daraja.reversal.rules import ReversalApi
 from emulator.daraja.stk import routes as stk_routes
 from emulator.daraja.stk.codec import TransactionCodec
 from emulator.daraja.stk.lifecycle import StkLifecycle
 from emulator.daraja.stk.models import Payment, Transaction
 from emulator.daraja.stk.rules import StkBackend
+from emulator.daraja.txstatus import routes as txstatus_routes
+from emulator.daraja.txstatus.rules import TxStatusApi
 from emulator.faults.book import FaultBook
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint, FaultSpec
@@ -138,7 +157,25 @@ class Emulator:
         )
         self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
                                       settings.time_scale)
+        # Dynamic QR: synchronous, a bounded journal of the codes made (for the dashboard)
+        self.qr = QrBackend(Records[QrCode](QrCodec(), settings.journal_size, self.state_file),
+                            self.ids)
         self._validation_delivery = validation
+
+        # the initiator APIs: one service and lifecycle, one Api per family, on the ledger
+        apis: dict[str, Api] = {
+            "b2c": B2CApi(self.ledger, self.ids),
+            "b2b": B2BApi(self.ledger, self.ids, self.c2b_lifecycle),
+            "reversal": ReversalApi(self.ledger, self.ids),
+            "txstatus": TxStatusApi(self.ledger, self.ids),
+            "balance": BalanceApi(self.ledger, self.ids),
+        }
+        self.initiators = InitiatorService(
+            Records[Job](JobCodec(), settings.journal_size, self.state_file), apis,
+            Credentials(settings.strict_credentials, settings.initiators), self.ids,
+            lambda: self.scenarios)
+        self.initiator_lifecycle = InitiatorLifecycle(self.initiators, self.delivery, self.clock,
+                                                      self.events, lambda: self.time_scale)
 
     def routes(self) -> list[BaseRoute]:
         """Every Daraja family's routes (the admin API adds its own in app.py)."""
@@ -147,7 +184,13 @@ class Emulator:
             *stk_routes.routes(self.stk, self.lifecycle, self.oauth, self.web, self.faults,
                                require_https=self.settings.require_https,
                                query_wording=self.settings.query_wording),
-            *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web),
+            *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web, self.faults),
+            *qr_routes.routes(self.qr, self.oauth, self.web, self.faults, self.events,
+                              wording=self.settings.qr_wording),
+            *[route for family in (b2c_routes, b2b_routes, reversal_routes, txstatus_routes,
+                                   balance_routes)
+              for route in family.routes(self.initiator_lifecycle, self.oauth, self.web,
+                                         self.faults)],
         ]
 
     def _fault_for(
@@ -176,9 +219,14 @@ class Emulator:
         payments = self.c2b.payments.restore()
         self.c2b.restore(self.c2b.registrations.restore(), payments)
         self.c2b_lifecycle.restore(payments)
+        for code in self.qr.codes.restore():
+            self.qr.codes.put(code, finished=True)
         txns = self.stk.records.restore()
         self.stk.restore(txns)
         self.lifecycle.restore(txns)
+        jobs = self.initiators.jobs.restore()
+        self.initiators.restore(jobs)
+        self.initiator_lifecycle.restore(jobs)
         return sum(not t.is_final for t in txns)
 
     def reload_scenarios(self) -> None:
@@ -196,13 +244,16 @@ class Emulator:
         self.events.publish("scenarios")
 
     def reset(self) -> None:
-        """Transactions, locks, queued outcomes, scheduled callbacks, C2B payments, faults and
-        the request log go and balances return to their opening values; tokens, C2B URL
+        """Transactions, locks, queued outcomes, scheduled callbacks, C2B payments, QR codes,
+        faults and the request log go and balances return to their opening values; tokens, C2B URL
         registrations, the default scenario and the rate limit stay."""
         self.lifecycle.reset()
         self.stk.reset()
         self.c2b_lifecycle.reset()
         self.c2b.reset()
+        self.qr.reset()
+        self.initiator_lifecycle.reset()
+        self.initiators.reset()
         self.ledger.reset()
         self.faults.book.reset()
         self.requests.clear()
@@ -212,8 +263,10 @@ class Emulator:
     async def aclose(self) -> None:
         await self.lifecycle.drain()
         await self.c2b_lifecycle.drain()
+        await self.initiator_lifecycle.drain()
         self.lifecycle.reset()
         self.c2b_lifecycle.reset()
+        self.initiator_lifecycle.reset()
         await self.delivery.aclose()
         await self._validation_delivery.aclose()
         if self.state_file is not None:

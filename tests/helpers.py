@@ -56,7 +56,8 @@ class CallbackReceiver:
             return [
                 c
                 for c in self.received
-                if c["Body"]["stkCallback"]["CheckoutRequestID"] == checkout_id
+                if isinstance(c, dict) and isinstance(c.get("Body"), dict)  # not a B2C result
+                and c["Body"].get("stkCallback", {}).get("CheckoutRequestID") == checkout_id
             ]
 
     def wait(self, checkout_id: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:

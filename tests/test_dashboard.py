@@ -346,6 +346,15 @@ def test_screenshot_with_pushes_in_every_state(
         expect(d.page.locator("#queue")).to_have_text("timeout for phone 254712345678")
         d.card(cancelled).get_by_text("Callback deliveries and timeline").click()
         expect(d.card(cancelled).locator("pre.payload")).to_be_visible()
+        qr = {"MerchantName": "LUXE LOOKS", "RefNo": "LX-20260115-0043", "Amount": 1200,
+              "TrxCode": "PB", "CPI": "600100", "Size": 300}
+        r = d.daraja.http.post("/mpesa/qrcode/v1/generate", headers=d.daraja.auth(), json=qr)
+        assert r.status_code == 200, r.text
+        d.daraja.admin("POST", "/c2b/pay", json={"shortcode": "600100", "amount": 800,
+                                                  "phone": "254708374149", "bill_ref": "INV-7"})
+        d.page.get_by_role("button", name="Statement of 600100").click()
+        expect(d.page.locator("#statement-rows tr")).to_have_count(1)
+        expect(d.page.locator("li.qr-code")).to_have_count(1)
         d.page.mouse.move(0, 0)
         target.parent.mkdir(parents=True, exist_ok=True)
         d.page.screenshot(path=str(target), full_page=True)

@@ -1,11 +1,15 @@
 """examples/shop, a real server in its own process, paying through the emulator for every outcome.
 
 The shop uses the integration guide's MPesaService (base URL from MPESA_BASE_URL); the emulator's
-callbacks reach it over HTTP; a lost callback is recovered by the shop's STK Query.
+callbacks reach it over HTTP; a lost callback is recovered by the shop's STK Query. A second shop
+on the sandbox paybill 600100 registers its C2B URLs at start and takes paybill payments: unknown
+order numbers refused (C2B00012), and each receipt applied once when an STK push brings both the
+callback and the C2B confirmation.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -24,7 +28,10 @@ from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_DIR = ROOT / "examples" / "shop"
 TIME_SCALE = 0.01  # a 60 s timeout takes 0.6 s
+B2C_SHORTCODE = "600992"  # a sandbox shortcode the emulator funds
+SECURITY_CREDENTIAL = base64.b64encode(bytes(256)).decode()  # well-formed (lenient mode)
 QUERY_AFTER = 2.0  # seconds the shop waits for a callback before it queries
+PAYBILL = "600100"  # a sandbox paybill, here also an STK shortcode (174379 cannot take C2B URLs)
 
 
 def _free_port() -> int:
@@ -36,8 +43,10 @@ def _free_port() -> int:
 class Shop:
     """examples/shop under uvicorn in a subprocess, configured as its README says."""
 
-    def __init__(self, emulator_url: str, db: Path, log: Path) -> None:
+    def __init__(self, emulator_url: str, db: Path, log: Path,
+                 shortcode: str = SANDBOX_SHORTCODE) -> None:
         self.log = log
+        self.shortcode = shortcode
         for _ in range(3):  # the port may be taken between choosing and binding it
             port = _free_port()
             self.url = f"http://127.0.0.1:{port}"
@@ -52,7 +61,7 @@ class Shop:
             **os.environ,
             "MPESA_CONSUMER_KEY": "shop-key",
             "MPESA_CONSUMER_SECRET": "shop-secret",
-            "MPESA_SHORTCODE": SANDBOX_SHORTCODE,
+            "MPESA_SHORTCODE": self.shortcode,
             "MPESA_PASSKEY": SANDBOX_PASSKEY,
             "MPESA_CALLBACK_URL": f"{self.url}/api/mpesa/callback",
             "MPESA_ENVIRONMENT": "sandbox",
@@ -60,6 +69,8 @@ class Shop:
             "MPESA_QUERY_AFTER": str(QUERY_AFTER),
             "MPESA_RECONCILE_INTERVAL": "0.2",
             "MPESA_RETRY_DELAY": "0.1",
+            "MPESA_B2C_SHORTCODE": B2C_SHORTCODE,  # refunds and reconciliation
+            "MPESA_SECURITY_CREDENTIAL": SECURITY_CREDENTIAL,
             "SHOP_DB": str(db),
             "NO_PROXY": "127.0.0.1,localhost",
         }
@@ -91,7 +102,9 @@ class Shop:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(Settings(time_scale=TIME_SCALE, seed=2026)) as server:
+    settings = Settings(time_scale=TIME_SCALE, seed=2026,  # 174379 stays, 600100 joins
+                        shortcodes={SANDBOX_SHORTCODE: SANDBOX_PASSKEY, PAYBILL: SANDBOX_PASSKEY})
+    with EmulatorServer(settings) as server:
         yield server
 
 
@@ -294,3 +307,108 @@ def test_shop_gives_up_politely_when_mpesa_stays_down(
     with httpx.Client(base_url=emulator.url) as admin:
         journal = admin.get("/_emulator/requests", params={"limit": 10}).json()["requests"]
     assert sum("fault edge-403" in r["detail"] for r in journal) == 3
+
+
+# ----------------------------------------------------------------- paybill (C2B) payments
+
+
+@pytest.fixture(scope="module")
+def paybill_shop(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[Shop]:
+    tmp = tmp_path_factory.mktemp("paybill-shop")
+    running = Shop(emulator.url, tmp / "shop.db", tmp / "shop.log", shortcode=PAYBILL)
+    wait_for(lambda: httpx.get(f"{running.url}/api/health").json()["c2b"]["registered"],
+             10, "the shop registered its C2B URLs")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def paybill_client(paybill_shop: Shop) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=paybill_shop.url, timeout=10, trust_env=False) as http:
+        yield http
+
+
+def place(client: httpx.Client, total: int = 1500) -> str:
+    placed = client.post("/api/orders", json={"items": [], "total": total})
+    assert placed.status_code == 201, placed.text
+    return placed.json()["number"]
+
+
+def pay_bill(emulator: EmulatorServer, phone: str, amount: int, reference: str) -> dict[str, Any]:
+    """The customer pays the paybill from the phone's menu; returns the payment once it ended."""
+    with httpx.Client(base_url=f"{emulator.url}/_emulator") as admin:
+        started = admin.post("/c2b/pay", json={"shortcode": PAYBILL, "phone": phone,
+                                               "amount": amount, "bill_ref": reference})
+        assert started.status_code == 201, started.text
+        trans_id = started.json()["trans_id"]
+        return wait_for(lambda: (p := admin.get(f"/c2b/payments/{trans_id}").json())["state"]
+                        in ("completed", "rejected", "failed") and p, 10, "the payment ended")
+
+
+def test_both_shops_register_c2b_urls_at_start(
+    emulator: EmulatorServer, paybill_shop: Shop, shop: Shop
+) -> None:
+    registrations = httpx.get(f"{emulator.url}/_emulator/c2b/registrations").json()
+    [mine] = [r for r in registrations["registrations"] if r["shortcode"] == PAYBILL]
+    assert mine["confirmation_url"] == f"{paybill_shop.url}/api/payments/c2b/confirmation"
+    assert mine["validation_url"] == f"{paybill_shop.url}/api/payments/c2b/validation"
+    assert mine["external_validation"] is True
+    refused = wait_for(lambda: (c := httpx.get(f"{shop.url}/api/health").json()["c2b"])[
+        "registered"] is False and c, 10, "174379's refusal")
+    assert "500" in refused["detail"]  # the gateway's SOAP fault: 174379 holds no C2B product
+
+
+def test_paybill_payment_settles_its_order(
+    paybill_client: httpx.Client, emulator: EmulatorServer
+) -> None:
+    number = place(paybill_client)
+    payment = pay_bill(emulator, "254712000010", 1500, number)
+    assert payment["state"] == "completed", payment
+    order = settled(paybill_client, number)
+    assert (order["status"], order["confirmed_by"], order["receipt"], order["amount_paid"]) == (
+        "paid", "c2b", payment["trans_id"], 1500)
+    assert order["message"] == "Paid. Thank you!"
+
+
+@pytest.mark.parametrize(("reference", "amount", "code"), [
+    ("LX-20990101-9999", 1500, "C2B00012"),  # no such order
+    (None, 999, "C2B00013"),  # not the order's total
+])
+def test_paybill_payment_the_shop_cannot_match_is_refused(
+    paybill_client: httpx.Client, emulator: EmulatorServer, reference: str | None, amount: int,
+    code: str,
+) -> None:
+    number = place(paybill_client)
+    phone = "254712000011"
+    before = httpx.get(f"{emulator.url}/_emulator/ledger/customers/{phone}").json()["balance"]
+    payment = pay_bill(emulator, phone, amount, reference or number)
+    assert payment["state"] == "rejected" and code in payment["outcome"], payment
+    assert payment["confirmation_attempts"] == []
+    after = httpx.get(f"{emulator.url}/_emulator/ledger/customers/{phone}").json()["balance"]
+    assert after == before  # nothing moved
+    assert paybill_client.get(f"/api/orders/{number}").json()["status"] == "pending_payment"
+
+
+def test_stk_to_the_paybill_brings_one_receipt_twice_and_it_counts_once(
+    paybill_client: httpx.Client, emulator: EmulatorServer
+) -> None:
+    """The duplicate-handling trap: the STK callback and the C2B confirmation carry the same
+    receipt; a shop that credits both has been paid twice on its books."""
+    number, checkout_id = checkout(paybill_client, "254712000012")
+    receipt = wait_for(lambda: emulator_record(emulator, checkout_id)["receipt"], 10,
+                       "the push paid")
+    with httpx.Client(base_url=f"{emulator.url}/_emulator") as admin:
+        confirmation = wait_for(
+            lambda: (p := admin.get(f"/c2b/payments/{receipt}")).status_code == 200
+            and p.json()["confirmation_attempts"] and p.json(), 10, "the C2B confirmation")
+    assert confirmation["origin"] == "stk" and confirmation["bill_ref"] == number
+    assert confirmation["confirmation_attempts"][0]["status"] == 200
+    order = wait_for(lambda: (o := paybill_client.get(f"/api/orders/{number}").json())
+                     ["callbacks_received"] == 1 and any("ignored" in e["what"]
+                                                         for e in o["events"]) and o,
+                     10, "both the callback and the confirmation handled")
+    assert (order["status"], order["receipt"], order["amount_paid"]) == ("paid", receipt, 1500)
+    events = [e["what"] for e in order["events"]]
+    assert sum(e.startswith("paid by") for e in events) == 1, events
+    assert sum("ignored" in e for e in events) == 1, events

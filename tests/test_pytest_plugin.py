@@ -141,7 +141,7 @@ def test_marker_sets_scenario_and_time_scale_for_one_test(inner: pytest.Pytester
             "@pytest.mark.daraja: no*scenario named 'no-such'*",
             "*ERROR at setup of test_unknown_option*",
             "@pytest.mark.daraja: unknown option(s) ['speed']; use ['scenario', 'time_scale', "
-            "'balances']",
+            "'balances', 'initiator']",
         ]
     )
 
@@ -149,7 +149,7 @@ def test_marker_sets_scenario_and_time_scale_for_one_test(inner: pytest.Pytester
 def test_marker_is_registered_for_strict_markers(inner: pytest.Pytester) -> None:
     result = inner.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.daraja(scenario=None, time_scale=None, balances=None):*"])
+        ["@pytest.mark.daraja(scenario=None, time_scale=None, balances=None, initiator=None):*"])
 
 
 def test_marker_sets_wallets_and_the_handle_reads_the_ledger(inner: pytest.Pytester) -> None:
@@ -174,6 +174,93 @@ def test_marker_sets_wallets_and_the_handle_reads_the_ledger(inner: pytest.Pytes
         """
     )
     run(inner).assert_outcomes(passed=2)
+
+
+INITIATOR_TESTS = """
+import time
+
+import pytest
+
+def b2c(daraja, credential, **fields):
+    body = {"InitiatorName": "testapi", "SecurityCredential": credential,
+            "CommandID": "BusinessPayment", "Amount": 100, "PartyA": "600992",
+            "PartyB": "254705912645", "Remarks": "refund", "Occassion": "",
+            "OriginatorConversationID": f"refund-{time.monotonic_ns()}",
+            "QueueTimeOutURL": daraja.callback_url, "ResultURL": daraja.callback_url, **fields}
+    r = daraja.http.post("/mpesa/b2c/v3/paymentrequest", json=body, headers=daraja.auth())
+    assert r.status_code == 200, r.text
+    return r.json()["ConversationID"]
+
+@pytest.mark.daraja(initiator={"b2c": ["initiator-invalid", "initiator-result-lost"]})
+def test_queued_per_api(daraja_emulator, daraja, daraja_security_credential):
+    assert len(daraja_security_credential) == 344
+    first = daraja_emulator.wait_for_result(b2c(daraja, daraja_security_credential))
+    assert first["result_code"] == 2001 and first["attempts"][0]["status"] == 200
+    lost = daraja_emulator.wait_for_result(b2c(daraja, daraja_security_credential))
+    assert lost["result_mode"] == "never" and lost["attempts"] == []
+    assert daraja_emulator.initiator_queue() == []
+
+@pytest.mark.daraja(initiator="initiator-locked")
+def test_queued_for_any_api(daraja_emulator):
+    assert daraja_emulator.initiator_queue() == [
+        {"api": None, "scenarios": ["initiator-locked"]}]
+
+def test_unmarked_has_no_queue_and_results_are_reset(daraja_emulator):
+    assert daraja_emulator.initiator_queue() == []
+    assert daraja_emulator.initiator_results() == []
+
+@pytest.mark.daraja(time_scale=1000)
+def test_wait_says_what_happened(daraja_emulator, daraja, daraja_security_credential):
+    daraja_emulator.wait_for_result(b2c(daraja, daraja_security_credential), timeout=0.1)
+
+@pytest.mark.daraja(initiator="success")
+def test_not_an_initiator_scenario(daraja_emulator):
+    pass
+
+@pytest.mark.daraja(initiator={"b2c": 3})
+def test_malformed(daraja_emulator):
+    pass
+"""
+
+
+def test_marker_queues_initiator_outcomes(inner: pytest.Pytester) -> None:
+    inner.makepyfile(INITIATOR_TESTS)
+    result = run(inner)
+    result.assert_outcomes(passed=3, failed=1, errors=2)
+    result.stdout.fnmatch_lines([
+        "E*ResultTimeout: no result for AG_* within 0.1s.",
+        "E*Request: AG_* api=b2c initiator=testapi scenario=- state=pending result=- posts=0",
+        "E*Its result is due in *s: fast_forward_result() it or lower the time scale.",
+        "E*Recent initiator requests (newest first, 1 shown):",
+    ])
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_not_an_initiator_scenario*",
+        "@pytest.mark.daraja: no initiator scenario named 'success'",
+        "*ERROR at setup of test_malformed*",
+        "@pytest.mark.daraja: initiator must be a scenario name or {api: scenario or "
+        "[scenarios]}",
+    ])
+
+
+def test_security_credential_under_strict_credentials(inner: pytest.Pytester) -> None:
+    pytest.importorskip("cryptography")
+    inner.makeconftest(CONFTEST + """
+from emulator import Settings
+
+@pytest.fixture(scope="session")
+def daraja_emulator_settings():
+    return Settings(time_scale=0, strict_credentials=True)
+""")
+    inner.makepyfile(INITIATOR_TESTS.split("@pytest.mark")[0] + """
+def test_strict(daraja_emulator, daraja, daraja_security_credential):
+    assert daraja_emulator.wait_for_result(b2c(daraja, daraja_security_credential))[
+        "result_code"] == 0
+    wrong = daraja_emulator.security_credential("not the password")
+    failed = daraja_emulator.wait_for_result(b2c(daraja, wrong))
+    assert failed["result_code"] == 2001 and "not the initiator's password" in failed[
+        "credential"]
+""")
+    run(inner).assert_outcomes(passed=1)
 
 
 EXTERNAL_TEST = """

@@ -331,17 +331,20 @@ BUNDLED_FILES = sorted(p.name for p in bundled_dir().glob("*.yaml"))
 
 def test_bundled_dir_has_the_files() -> None:
     assert bundled_dir().is_dir()
-    outcomes = [f for f in BUNDLED_FILES if not f.startswith(("fault-", "c2b-"))]
+    outcomes = [f for f in BUNDLED_FILES
+                if not f.startswith(("fault-", "c2b-", "b2c-", "initiator-"))]
     c2b = [f for f in BUNDLED_FILES if f.startswith("c2b-")]
-    assert len(outcomes) == 13 and len(c2b) == 4 and len(BUNDLED_FILES) == 29
+    initiator = [f for f in BUNDLED_FILES if f.startswith(("b2c-", "initiator-"))]
+    assert len(outcomes) == 13 and len(c2b) == 4 and len(initiator) == 22
+    assert len(BUNDLED_FILES) == 51
 
 
 @pytest.mark.parametrize("filename", BUNDLED_FILES)
 def test_each_bundled_file_loads(filename: str) -> None:
     s = load_file(bundled_dir() / filename, bundled=True)
     assert s.name == Path(filename).stem and s.bundled
-    assert s.description and (s.result_desc or s.fault or s.c2b)
-    assert len(s.match.phones) == 1
+    assert s.description and (s.result_desc or s.fault or s.c2b or s.initiator)
+    assert len(s.match.phones) == (0 if filename.startswith("initiator-") else 1)
 
 
 def test_bundled_set_has_one_default() -> None:
@@ -357,9 +360,17 @@ def test_bundled_magic_numbers_follow_the_rule() -> None:
     variants = {"lost-callback": "1", "duplicate-callback": "2", "manual": "3"}
     c2b = {"c2b-validation-timeout": "1", "c2b-confirmation-lost": "2",
            "c2b-confirmation-twice": "3", "c2b-slow": "4"}
+    b2c = {"b2c-result-lost": "1", "b2c-result-twice": "2", "b2c-operator-unknown": "3",
+           "b2c-queue-timeout": "4"}
     for s in load_scenarios():
+        if s.initiator is not None and not s.match.phones:
+            continue  # initiator-*: queued by name, for any initiator API
         (phone,) = s.match.phones
-        if s.name == "success":
+        if s.initiator is not None:  # B2C recipients: 2547120 + the code, 25471209000N variants
+            expected = ("25471209000" + b2c[s.name] if s.name in b2c
+                        else f"2547120{int(s.initiator.result_code):05d}")
+            assert phone == expected, s.name
+        elif s.name == "success":
             assert phone == "254708374149"
         elif s.fault is not None:  # 2547990000 + the fault's number (21: flaky spike arrest)
             expected = "254799000021" if s.name == "fault-flaky" else FAULT_NUMBERS[s.fault.kind]

@@ -5,8 +5,10 @@ conform to the document (status, content type, body schema) and to Daraja's erro
 500 of ours (only Daraja's documented `500.001.1001` answers), every error is exactly the
 three-string envelope with the status of the code's first segment, except OAuth's empty 400.
 
-The server runs a single scenario that never posts a callback, so generated CallBackURLs are
-never contacted, and no fault scenarios, so the only 5xx a case can meet is a bug. Bounded:
+The server runs a single scenario that never posts a callback, and an initiator scenario that
+never posts a result, so generated CallBackURLs and ResultURLs are never contacted, and no fault
+scenarios, so the only 5xx a case can meet is a bug. The admin API's initiator endpoints are in
+the document too: their errors are `{"error": "..."}`, and they never answer a 5xx. Bounded:
 at most 100 generated cases per operation, plus schemathesis' coverage cases.
 """
 
@@ -49,13 +51,28 @@ delay: 0
 callback: never
 default: true
 """
+QUIET_INITIATORS = """\
+name: quiet-initiators
+description: Any initiator request succeeds at once and its result is never posted.
+initiator:
+  result_code: 0
+  result: never
+  delay: 0
+match:
+  account_references: ["*"]
+"""
 DOCUMENTED_500 = {WRONG_CREDENTIALS, MERCHANT_UNKNOWN, SUBSCRIBER_LOCKED}
+ADMIN = "/_emulator/"
+B2C_V3 = "/mpesa/b2c/v3/paymentrequest"
+DUPLICATE = ("500.002.1001", "Duplicate OriginatorConversationID.")  # B2C v3's repeat
+CREDENTIAL = base64.b64encode(bytes(range(256))).decode()  # well-formed: 344 characters
 
 
 @pytest.fixture(scope="module")
 def st_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
     folder: Path = tmp_path_factory.mktemp("quiet-scenarios")
     (folder / "quiet.yaml").write_text(QUIET, encoding="utf-8")
+    (folder / "quiet-initiators.yaml").write_text(QUIET_INITIATORS, encoding="utf-8")
     config = Settings(
         time_scale=0, bundled_scenarios=False, scenario_dirs=(folder,), apps={KEY: SECRET},
         seed=11,
@@ -137,6 +154,21 @@ def with_credentials(body: Any, checkout_id: str) -> None:
         body["CheckoutRequestID"] = checkout_id
 
 
+def with_initiator_fields(body: Any) -> None:
+    """Give generated initiator bodies a well-formed SecurityCredential and known shortcodes,
+    so some reach the acknowledgement; as in with_credentials, only valid values (a string
+    credential, a 5-8 digit shortcode) are replaced, so invalid cases stay invalid."""
+    if not isinstance(body, dict):
+        return
+    if isinstance(body.get("SecurityCredential"), str) and sum(
+            body["SecurityCredential"].encode()) % 2 == 0:
+        body["SecurityCredential"] = CREDENTIAL
+    for key, known in (("PartyA", "600992"), ("ReceiverParty", "600992"), ("PartyB", "600000")):
+        value = _text(body.get(key))
+        if value and value.isascii() and value.isdigit() and 5 <= len(value) <= 8:
+            body[key] = known
+
+
 def with_valid_auth(case: Any, token: str) -> None:
     """Swap a generated `Bearer …` value (random, so wrong) for a real token, and a generated
     `Basic …` value for the configured app's credentials or, for about half the cases,
@@ -169,13 +201,17 @@ def _url_vault_fault(case: Any, response: Any, body: Any) -> bool:
 
 
 def no_500_of_ours(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Only Daraja's documented 500.001.1001 answers may be a 5xx (no faults are configured)."""
+    """Only Daraja's documented 500.001.1001 answers (and B2C v3's duplicate) may be a 5xx (no
+    faults are configured); the admin API never answers one."""
     if response.status_code < 500:
         return None
+    assert not case.path.startswith(ADMIN), f"a {response.status_code} of the admin API"
     body = _body(response)
     if _url_vault_fault(case, response, body):
         return None
     assert isinstance(body, dict), f"{response.status_code} without a JSON body: {response.text!r}"
+    if case.path == B2C_V3 and (body.get("errorCode"), body.get("errorMessage")) == DUPLICATE:
+        return None
     assert body.get("errorCode") == "500.001.1001", f"a 500 of ours: {body}"
     assert body.get("errorMessage") in DOCUMENTED_500, f"an undocumented 500: {body}"
     return None
@@ -196,6 +232,9 @@ def daraja_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
     if _url_vault_fault(case, response, body):
         return None
     assert isinstance(body, dict), f"not a JSON object: {response.text!r}"
+    if case.path.startswith(ADMIN):  # the admin API's own error shape
+        assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"], body
+        return None
     assert set(body) == {"requestId", "errorCode", "errorMessage"}, body
     assert all(isinstance(v, str) and v for v in body.values()), body
     assert response.status_code == int(body["errorCode"].split(".", 1)[0]), body
@@ -219,6 +258,7 @@ def test_daraja_endpoints_keep_their_contract(
     case: Any, st_server: EmulatorServer, token: str, known_checkout_id: str
 ) -> None:
     with_credentials(case.body, known_checkout_id)
+    with_initiator_fields(case.body)
     with_valid_auth(case, token)
     response = case.call(base_url=st_server.url, timeout=10)
     case.validate_response(response, checks=CHECKS)
@@ -232,8 +272,15 @@ def test_the_document_is_served_as_stored_without_the_admin_token() -> None:
         document = r.json()
         assert document["openapi"].startswith("3.")
         c2b = {f"/mpesa/c2b/{v}/{op}" for v in ("v1", "v2") for op in ("registerurl", "simulate")}
+        initiators = {B2C_V3, "/mpesa/b2c/v1/paymentrequest", "/mpesa/b2b/v1/paymentrequest",
+                      "/mpesa/reversal/v1/request", "/mpesa/transactionstatus/v1/query",
+                      "/mpesa/accountbalance/v1/query"}
+        admin = {f"/_emulator/initiators/{p}" for p in (
+            "results", "results/{conversation_id}", "results/{conversation_id}/fast-forward",
+            "fast-forward", "queue", "certificate", "{name}/unlock")}
         assert set(document["paths"]) == {
-            OAUTH, "/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query", *c2b}
+            OAUTH, "/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query", *c2b,
+            "/mpesa/qrcode/v1/generate", *initiators, *admin}
         assert httpx.get(f"{server.url}/_emulator/transactions").status_code == 401
 
 

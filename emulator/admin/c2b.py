@@ -90,26 +90,46 @@ async def payment(emu: Emulator, request: Request) -> Response:
     return JSONResponse(payment_view(found))
 
 
-async def pay(emu: Emulator, request: Request) -> Response:
-    """A customer pays a shortcode, as simulate does but without a token:
-    {"shortcode", "phone", "amount", "bill_ref"?}; Buy Goods when the shortcode is a till."""
-    guard(emu.settings, request)
-    data = await read_body(request, emu.settings.max_body_bytes)
-    shortcode = str(data.get("shortcode", ""))
+ORIGINS = ("admin", "phone")  # who started a QA payment: a script, or the dashboard's phone
+_FIELDS = {"Msisdn": "phone", "Amount": "amount", "BillRefNumber": "bill_ref",
+           "CommandID": "command_id", "ShortCode": "shortcode"}
+
+
+def start_payment(
+    emu: Emulator, shortcode: str, phone: object, amount: object, bill_ref: object, *,
+    origin: str, command: object = None,
+) -> Payment:
+    """A customer pays a business, as simulate does but without a token; the command fits the
+    business (Buy Goods for a till) unless given. AdminError says what is wrong, in the admin
+    API's own field names."""
     business = emu.ledger.business(shortcode)
     if business is None:
-        raise AdminError(404, f"no business with shortcode {shortcode!r}")
-    command = "CustomerBuyGoodsOnline" if business.kind is Kind.TILL else "CustomerPayBillOnline"
-    body = {"ShortCode": shortcode, "CommandID": data.get("command_id", command),
-            "Amount": data.get("amount"), "Msisdn": data.get("phone"),
-            "BillRefNumber": data.get("bill_ref")}
+        raise AdminError(404, f"no business with shortcode {shortcode[:20]!r} (sandbox codes "
+                         "600000-600999 exist; others need --shortcode or --till)")
+    fits = "CustomerBuyGoodsOnline" if business.kind is Kind.TILL else "CustomerPayBillOnline"
+    body = {"ShortCode": shortcode, "CommandID": command or fits, "Amount": amount,
+            "Msisdn": phone, "BillRefNumber": bill_ref}
     try:
-        p = emu.c2b.simulate(wire.parse_simulate(body), emu.clock.now(), origin="admin")
+        p = emu.c2b.simulate(wire.parse_simulate(body), emu.clock.now(), origin=origin)
     except BadRequest as exc:
-        names = {"Msisdn": "phone", "Amount": "amount", "BillRefNumber": "bill_ref",
-                 "CommandID": "command_id", "ShortCode": "shortcode"}
-        raise AdminError(400, f"invalid {names.get(exc.field, exc.field)}") from None
+        if exc.field == "CommandID" and command is not None:
+            raise AdminError(400, f"{shortcode} is a {business.kind.value}: {command} does not "
+                             "fit it") from None
+        raise AdminError(400, f"invalid {_FIELDS.get(exc.field, exc.field)}") from None
     emu.c2b_lifecycle.started(p)
+    return p
+
+
+async def pay(emu: Emulator, request: Request) -> Response:
+    """A customer pays a shortcode: {"shortcode", "phone", "amount", "bill_ref"?, "via"?};
+    Buy Goods when the shortcode is a till. `via` "phone" marks the dashboard's phone."""
+    guard(emu.settings, request)
+    data = await read_body(request, emu.settings.max_body_bytes)
+    via = data.get("via", "admin")
+    if via not in ORIGINS:
+        raise AdminError(400, f"via must be one of {', '.join(ORIGINS)}")
+    p = start_payment(emu, str(data.get("shortcode", "")), data.get("phone"), data.get("amount"),
+                      data.get("bill_ref"), origin=str(via), command=data.get("command_id"))
     return JSONResponse(payment_view(p), status_code=201)
 
 

@@ -38,6 +38,7 @@ def listing(emu: Emulator) -> dict[str, Any]:
         "rules": [_rule(r) for r in emu.faults.book.active(emu.clock.now())],
         "rate_limit": emu.faults.book.rate_limit,
         "kinds": [k.value for k in FaultKind],
+        "endpoints": ["any", *[e.value for e in Endpoint]],
         "scenarios": [s.name for s in emu.scenarios.by_name.values() if s.fault],
     }
 
@@ -50,7 +51,8 @@ def parse_rule(data: dict[str, Any], emu: Emulator) -> FaultRule:
         raise AdminError(400, f"fault must be one of {kinds}")
     endpoint = data.get("endpoint", "any")
     if endpoint not in ("any", *[e.value for e in Endpoint]):
-        raise AdminError(400, "endpoint must be one of any, oauth, push, query")
+        names = ", ".join(["any", *[e.value for e in Endpoint]])
+        raise AdminError(400, f"endpoint must be one of {names}")
     if data.get("count") is not None and data.get("seconds") is not None:
         raise AdminError(400, "give count or seconds, not both")
     seconds: float | None = None

@@ -86,6 +86,13 @@ async def business(emu: Emulator, request: Request) -> Response:
     return JSONResponse(business_view(found))
 
 
+async def businesses(emu: Emulator, request: Request) -> Response:
+    """The registered businesses and every sandbox code opened so far, by shortcode."""
+    guard(emu.settings, request)
+    return JSONResponse({"businesses": [business_view(b) for b in emu.ledger.known()],
+                         "total": shillings(emu.ledger.total())})
+
+
 async def customer(emu: Emulator, request: Request) -> Response:
     guard(emu.settings, request)
     phone = request.path_params["phone"]
@@ -116,6 +123,7 @@ P = "/_emulator/ledger"
 
 def routes(emu: Emulator) -> list[BaseRoute]:
     return [
+        Route(f"{P}/businesses", partial(businesses, emu), methods=["GET"]),
         Route(f"{P}/businesses/{{shortcode}}", partial(business, emu), methods=["GET", "PUT"]),
         Route(f"{P}/customers/{{phone}}", partial(customer, emu), methods=["GET", "PUT"]),
         Route(f"{P}/entries", partial(entries, emu), methods=["GET"]),

@@ -12,13 +12,13 @@ import re
 
 from emulator.admin.auth import AdminError
 
-MAX_LIMIT = 10_000  # rows one listing may ask for (?limit=)
+MAX_LIMIT = 1_000_000  # rows one listing may ask for (?limit=); the journal bounds the answer
 DEFAULT_LIMIT = 200
 MAX_FAULT_SECONDS = 86_400.0  # a fault window of up to one day
 MAX_FAULT_COUNT = 10_000  # requests a fault may fail
 MAX_SLOW_DELAY = 300.0  # seconds a `slow` fault may hold an answer
 MAX_RATE_LIMIT = 1_000_000  # requests per second
-_ASCII_DIGITS = re.compile(r"[0-9]{1,6}")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,7}")  # no more digits than MAX_LIMIT has
 
 
 def number(

@@ -16,7 +16,9 @@ from starlette.routing import BaseRoute, Route
 from emulator._version import __version__
 from emulator.admin import c2b as c2b_admin
 from emulator.admin import dashboard, openapi, views
+from emulator.admin import initiators as initiator_admin
 from emulator.admin import ledger as ledger_admin
+from emulator.admin import qr as qr_admin
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.faults import listing
 from emulator.admin.faults import routes as fault_routes
@@ -257,6 +259,12 @@ def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, 
         return _queue_list(emu)
     if kind == "faults":
         return listing(emu)
+    if kind == "c2b":  # a C2B payment changed: its summary (the dashboard's balances follow)
+        payment = emu.c2b.payments.get(checkout_id or "")
+        return None if payment is None else c2b_admin.payment_view(payment, detail=False)
+    if kind == "qr":
+        code = emu.qr.codes.get(checkout_id or "")
+        return None if code is None else qr_admin.qr_view(emu, code)
     return {}
 
 
@@ -310,6 +318,8 @@ def routes(emu: Emulator) -> list[BaseRoute]:
         *fault_routes(emu),
         *ledger_admin.routes(emu),
         *c2b_admin.routes(emu),
+        *qr_admin.routes(emu),
+        *initiator_admin.routes(emu),
         *dashboard.routes,
         *openapi.routes,
     ]

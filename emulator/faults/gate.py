@@ -9,6 +9,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from emulator.faults.book import FaultBook
 from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultSpec
@@ -42,18 +43,20 @@ class FaultGate:
         self._consumer_of = consumer_of
         self._find = find
 
-    def _consumer_key(self, scope: MutableMapping[str, Any]) -> str | None:
+    def _consumer_key(self, scope: MutableMapping[str, Any] | Request) -> str | None:
         """Whose request this is, for the rate limit: a token's app, or Basic's consumer key."""
-        authorization = Headers(scope=scope).get("authorization")
+        authorization = Headers(scope=getattr(scope, "scope", scope)).get("authorization")
         token = auth.bearer(authorization)
         if token is not None:
             return self._consumer_of(token)
         credentials = auth.basic(authorization)
         return credentials[0] if credentials else None
 
-    async def on_arrival(self, scope: MutableMapping[str, Any], endpoint: Endpoint) -> None:
-        """Admin-set faults and the rate limit, before the request is even authenticated (the
-        request's ASGI scope: a family's handler need not build a Request for this)."""
+    async def on_arrival(
+        self, scope: MutableMapping[str, Any] | Request, endpoint: Endpoint
+    ) -> None:
+        """Admin-set faults and the rate limit, before the request is even authenticated. Takes
+        the request's ASGI scope (a bare ASGI handler builds no Request) or a Request."""
         book = self.book
         if not book.rules and book.rate_limit is None:
             return

@@ -24,9 +24,23 @@ class FaultKind(str, enum.Enum):
 
 
 class Endpoint(str, enum.Enum):
+    """The Daraja endpoints a fault can be aimed at (admin rules, fault scenarios)."""
+
     OAUTH = "oauth"
     PUSH = "push"
     QUERY = "query"
+    B2C = "b2c"
+    B2B = "b2b"
+    REVERSAL = "reversal"
+    TXSTATUS = "txstatus"
+    BALANCE = "balance"
+    C2B_REGISTER = "c2b-register"  # /mpesa/c2b/v1|v2/registerurl
+    C2B_SIMULATE = "c2b-simulate"  # /mpesa/c2b/v1|v2/simulate
+    QR = "qr"  # /mpesa/qrcode/v1/generate
+
+
+# endpoints whose requests carry no phone, so no fault scenario can match them (admin rules can)
+UNMATCHABLE = frozenset({Endpoint.OAUTH, Endpoint.C2B_REGISTER})
 
 
 # magic phone numbers of the bundled fault scenarios: 2547990000 + two digits

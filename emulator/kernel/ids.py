@@ -18,6 +18,7 @@ _TOKEN_ALPHABET = string.ascii_letters + string.digits
 # often, which nothing can tell from a real token; one translate beats 28 random choices
 _TOKEN_TABLE = bytes((_TOKEN_ALPHABET * 5)[:256], "ascii")
 _RECEIPT_ALPHABET = string.ascii_uppercase + string.digits
+_LOWER_ALNUM = string.ascii_lowercase + string.digits
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MILLISECOND = timedelta(milliseconds=1)
 _SECOND = timedelta(seconds=1)
@@ -103,13 +104,29 @@ class IdSource:
 
     def receipt(self, now: datetime) -> str:
         """10 characters: year letter (2017=L), month letter (Jan=A), day, 7 random."""
-        local = eat(now)
-        year = chr(ord("L") + local.year - 2017) if 2017 <= local.year <= 2031 else "Z"
-        month = chr(ord("A") + local.month - 1)
         tail = "".join(self._rng.choices(_RECEIPT_ALPHABET, k=7))
-        return f"{year}{month}{_DAY_LETTERS[local.day - 1]}{tail}"
+        return f"{_receipt_prefix(now)}{tail}"
+
+    def conversation_id(self, now: datetime) -> str:
+        """`AG_` + yyyyMMdd (EAT) + `_0100` + 16 lower-case alphanumerics: 32 characters, the
+        ConversationID format since August 2025 (ledger reference 0.3)."""
+        tail = "".join(self._rng.choices(_LOWER_ALNUM, k=16))
+        return f"AG_{eat(now):%Y%m%d}_0100{tail}"
+
+    def placeholder_receipt(self, now: datetime) -> str:
+        """The receipt's 3-character date prefix + `0000000`: the TransactionID of non-financial
+        results (Transaction Status, Account Balance) and of failures."""
+        return f"{_receipt_prefix(now)}0000000"
 
     def token(self) -> str:
         """28 alphanumerics, like every captured access token; unpredictable unless seeded."""
         raw = self._rng.randbytes(28) if self._seeded else secrets.token_bytes(28)
         return raw.translate(_TOKEN_TABLE).decode("ascii")
+
+
+def _receipt_prefix(now: datetime) -> str:
+    """Year letter (2017=L), month letter (Jan=A), day character: a receipt's first three."""
+    local = eat(now)
+    year = chr(ord("L") + local.year - 2017) if 2017 <= local.year <= 2031 else "Z"
+    month = chr(ord("A") + local.month - 1)
+    return f"{year}{month}{_DAY_LETTERS[local.day - 1]}"

@@ -123,3 +123,58 @@ C2B_URL_VAULT_FAULT = {
         },
     }
 }
+
+# Dynamic QR (ledger reference 10): both sandbox captures answer "00" and no RequestID; the
+# description changed between them, so --qr-wording picks one
+QR_RESPONSE_CODE = "00"
+QR_DESCRIPTIONS = {
+    "2026": "The service request is processed successfully.",  # sandbox 2026-10
+    "2025": "QR Code Successfully Generated.",  # sandbox 2025-08, and the docs
+}
+
+# Initiator APIs: B2C, B2B, Reversal, Transaction Status, Account Balance (ledger reference 0, 12)
+INITIATOR_ACCEPTED = "Accept the service request successfully."  # with the period, as captured
+# maps result code -> ResultDesc of the initiator APIs (reference 12; captures over the docs)
+INITIATOR_RESULTS: dict[int | str, str] = {
+    0: "The service request is processed successfully.",
+    1: "The balance is insufficient for the transaction.",
+    2: "Declined due to limit rule: less than the smallest transaction value.",
+    3: "Declined due to limit rule: greater than the maximum transaction amount.",
+    4: "Declined due to limit rule: would exceed daily transfer limit",
+    8: "Declined due to limit rule: would exceed the maximum balance.",
+    11: "The DebitParty is in an invalid state.",
+    21: "The initiator is not allowed to initiate this request",
+    2001: "The initiator information is invalid.",
+    2006: "Declined due to account rule: The account status does not allow this transaction.",
+    2028: "The request is not permitted according to product assignment.",
+    2032: "The transaction receipt number does not exist.",
+    2040: "Credit Party customer type (Unregistered or Registered Customer) can't be supported "
+          "by the service.",
+    8006: "The security credential is locked.",
+    "SFC_IC0003": "The operator does not exist.",
+    "R000001": "The transaction has already been reversed",  # docs table; punctuation uncertain
+    "R000002": "The OriginalTransactionID is invalid.",
+}
+INITIATOR_LOCKED_ERROR = "API Password is locked. "  # sic: AB's ErrorMsg, with a trailing space
+DUPLICATE_ORIGINATOR = "Duplicate OriginatorConversationID."  # B2C v3: 500.002.1001
+# the ReferenceData item Daraja adds: Safaricom's internal URL, never the client's QueueTimeOutURL
+INTERNAL_QUEUE_URL = "https://internalsandbox.safaricom.co.ke/mpesa/{api}results/v1/submit"
+# emulator-invented: no QueueTimeOutURL POST was ever captured (reference 11)
+QUEUE_TIMEOUT_DESC = "The service request timed out."
+# Transaction Status: ReasonType and DebitAccountType by what moved the money (reference 6)
+TS_REASON_TYPES = {
+    "stk": "Pay Bill Online", "stk-till": "Pay Merchant Online",  # till: inferred
+    "c2b": "Pay Utility", "c2b-till": "Pay Merchant",  # inferred from the paybill captures
+    "BusinessPayment": "Business Payment to Customer via API",
+    "SalaryPayment": "Salary Payment via API",
+    "PromotionPayment": "Promotion Payment via API",  # by analogy
+    "BusinessPayBill": "Business Pay Bill",  # inferred: no capture of a TS on a B2B receipt
+    "BusinessBuyGoods": "Business Buy Goods",  # inferred
+    "reversal": "Reversal",  # inferred
+}
+TS_CUSTOMER_ACCOUNT = "MMF Account For Customer"
+
+
+def describe_initiator(code: int | str) -> str | None:
+    """The ResultDesc an initiator API sends for a code, or None when unknown."""
+    return INITIATOR_RESULTS.get(code)

@@ -40,6 +40,14 @@ class UnknownBusiness(LedgerError):
     """No business has this shortcode (register it with --shortcode or --till)."""
 
 
+class UnknownReceipt(LedgerError):
+    """No entry has this receipt, or it is not one that can be reversed into this shortcode."""
+
+
+class AlreadyReversed(LedgerError):
+    """The receipt was reversed before."""
+
+
 def is_sandbox(shortcode: str) -> bool:
     return shortcode.isdigit() and int(shortcode) in SANDBOX_CODES
 
@@ -112,6 +120,7 @@ class Ledger:
         at: datetime,
         reference: str = "",
         till: bool = False,
+        originator_id: str = "",
     ) -> Entry:
         """Move `amount` from the customer's wallet to the business's collection account."""
         if amount <= 0:
@@ -127,8 +136,98 @@ class Ledger:
         customer.balance -= amount
         business.balances[account] += amount
         entry = Entry(receipt, kind, at, phone, shortcode, account, amount, 0,
-                      customer.balance, business.balances[account], reference)
+                      customer.balance, business.balances[account], reference,
+                      originator_id=originator_id)
         self.customers.save(customer)
+        self.businesses.save(business)
+        self.entries.add(entry)
+        self.entries.finish(entry)
+        return entry
+
+    def disburse(
+        self, *, shortcode: str, phone: str, amount: Cents, command: str, receipt: str,
+        at: datetime, originator_id: str = "", conversation_id: str = "",
+    ) -> Entry:
+        """B2C: the business's Utility Account pays the customer's wallet exactly `amount`
+        (no tariff: Charges Paid is untouched, see README "Money")."""
+        business = self._known(shortcode)
+        customer = self.customer(phone)
+        self._debit(business, Account.UTILITY, amount)
+        customer.balance += amount
+        entry = Entry(receipt, "b2c", at, phone, shortcode, Account.UTILITY, amount, 0,
+                      customer.balance, business.balances[Account.UTILITY], command=command,
+                      originator_id=originator_id, conversation_id=conversation_id)
+        return self._book(entry, business, customer)
+
+    def transfer(
+        self, *, payer: str, payee: str, amount: Cents, command: str, receipt: str,
+        at: datetime, reference: str = "", till: bool = False, requester: str = "",
+        originator_id: str = "", conversation_id: str = "",
+    ) -> Entry:
+        """B2B: the payer's Working Account pays the payee's Utility (paybill) or Merchant
+        (till) Account."""
+        source = self._known(payer)
+        target = self.till(payee) if till else self._known(payee)
+        account = collection_account(target.kind)
+        self._debit(source, Account.WORKING, amount)
+        target.balances[account] += amount
+        entry = Entry(receipt, "b2b", at, requester, payer, Account.WORKING, amount, 0, 0,
+                      source.balances[Account.WORKING], reference, command, payee, account,
+                      target.balances[account], originator_id=originator_id,
+                      conversation_id=conversation_id)
+        self.businesses.save(target)
+        return self._book(entry, source, None)
+
+    def reverse(
+        self, *, original: str, shortcode: str, receipt: str, at: datetime,
+        originator_id: str = "", conversation_id: str = "",
+    ) -> Entry:
+        """Give a customer payment (STK or C2B) into `shortcode` back: the account it went
+        into pays the customer the same amount."""
+        paid = self.entries.get(original)
+        if paid is None or paid.pays_customer or paid.kind == "b2b" or paid.shortcode != shortcode:
+            raise UnknownReceipt(f"{original} is no customer payment into {shortcode}")
+        if self.reversal_of(original) is not None:
+            raise AlreadyReversed(f"{original} was reversed by {self.reversal_of(original)}")
+        business = self._known(shortcode)
+        customer = self.customer(paid.phone)
+        self._debit(business, paid.account, paid.amount)
+        customer.balance += paid.amount
+        entry = Entry(receipt, "reversal", at, paid.phone, shortcode, paid.account, paid.amount,
+                      0, customer.balance, business.balances[paid.account], paid.reference,
+                      original=original, originator_id=originator_id,
+                      conversation_id=conversation_id)
+        return self._book(entry, business, customer)
+
+    def reversal_of(self, receipt: str) -> str | None:
+        """The receipt of the reversal of `receipt`, if it was reversed."""
+        return next((e.receipt for e in self.entries
+                     if e.kind == "reversal" and e.original == receipt), None)
+
+    def by_originator(self, originator_id: str) -> Entry | None:
+        """The entry a request with this OriginatorConversationID made, if any."""
+        return next((e for e in self.entries if originator_id and
+                     e.originator_id == originator_id), None)
+
+    def _known(self, shortcode: str) -> Business:
+        business = self.business(shortcode)
+        if business is None:
+            raise UnknownBusiness(f"no business with shortcode {shortcode}")
+        return business
+
+    @staticmethod
+    def _debit(business: Business, account: Account, amount: Cents) -> None:
+        if amount <= 0:
+            raise LedgerError(f"amount must be positive, got {shillings(amount)}")
+        if business.balances[account] < amount:
+            raise InsufficientFunds(
+                f"{business.shortcode}'s {account.value} holds KES "
+                f"{shillings(business.balances[account])}, short of {shillings(amount)}")
+        business.balances[account] -= amount
+
+    def _book(self, entry: Entry, business: Business, customer: Customer | None) -> Entry:
+        if customer is not None:
+            self.customers.save(customer)
         self.businesses.save(business)
         self.entries.add(entry)
         self.entries.finish(entry)
@@ -150,6 +249,13 @@ class Ledger:
         customer.balance = amount
         self.customers.save(customer)
         return customer
+
+    def known(self) -> list[Business]:
+        """Every registered business (opened now if need be) and every one opened since, by
+        shortcode: what a statement view lists before any sandbox code is used."""
+        for shortcode in self._registered:
+            self.business(shortcode)
+        return sorted(self.businesses, key=lambda b: b.shortcode)
 
     def total(self) -> Cents:
         """Every balance the book holds, summed: payments never change it."""

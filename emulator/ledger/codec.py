@@ -52,8 +52,14 @@ class EntryCodec:
         return {"receipt": e.receipt, "kind": e.kind, "at": e.at.isoformat(), "phone": e.phone,
                 "shortcode": e.shortcode, "account": e.account.name, "amount": e.amount,
                 "charges": e.charges, "customer_balance": e.customer_balance,
-                "business_balance": e.business_balance, "reference": e.reference}
+                "business_balance": e.business_balance, "reference": e.reference,
+                "command": e.command, "payee": e.payee,
+                "payee_account": e.payee_account.name if e.payee_account else None,
+                "payee_balance": e.payee_balance, "original": e.original,
+                "originator_id": e.originator_id, "conversation_id": e.conversation_id}
 
     def from_row(self, row: Row) -> Entry:
+        payee_account = row.get("payee_account")
         return Entry(**{**row, "at": datetime.fromisoformat(row["at"]),
-                        "account": Account[row["account"]]})
+                        "account": Account[row["account"]],
+                        "payee_account": Account[payee_account] if payee_account else None})

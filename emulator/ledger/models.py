@@ -66,21 +66,40 @@ class Customer:
     last_name: str
 
 
+PAYOUTS = frozenset({"b2c", "reversal"})  # entry kinds where the business pays the customer
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One completed payment, with the balances it left behind."""
+    """One completed payment, with the balances it left behind.
+
+    Which way the money went follows the kind: "stk" and "c2b" debit the customer and credit
+    the business's `account`; "b2c" and "reversal" debit the business's `account` and credit
+    the customer; "b2b" debits `shortcode`'s Working Account and credits `payee`'s account.
+    """
 
     receipt: str  # the M-Pesa receipt the callbacks carried
-    kind: str  # what moved the money: "stk", "c2b"
+    kind: str  # what moved the money: "stk", "c2b", "b2c", "b2b", "reversal"
     at: datetime
-    phone: str  # the customer debited
-    shortcode: str  # the business credited
-    account: Account  # the account credited
+    phone: str  # the customer (B2B: the optional Requester, else "")
+    shortcode: str  # the business (B2B: the payer, PartyA)
+    account: Account  # the business's account the money went into or came out of
     amount: Cents
     charges: Cents  # tariff charged to the business (0: the emulator applies no tariff)
     customer_balance: Cents  # after the payment
-    business_balance: Cents  # the credited account, after the payment
+    business_balance: Cents  # `account`, after the payment
     reference: str = ""  # account number (BillRefNumber / AccountReference)
+    command: str = ""  # the initiator's CommandID (BusinessPayment, BusinessPayBill, ...)
+    payee: str = ""  # B2B: the business credited (PartyB)
+    payee_account: Account | None = None  # B2B: its account credited
+    payee_balance: Cents = 0  # B2B: that account, after the payment
+    original: str = ""  # reversal: the receipt it reversed
+    originator_id: str = ""  # the OriginatorConversationID of the request that moved it
+    conversation_id: str = ""  # its ConversationID ("" for customer-initiated payments)
+
+    @property
+    def pays_customer(self) -> bool:
+        return self.kind in PAYOUTS
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class ScenarioSet:
         self._general_faults: list[Scenario] = []
         self._c2b_by_phone: dict[str, list[Scenario]] = {}  # the same, for C2B scenarios
         self._c2b_general: list[Scenario] = []
+        self._initiator_by_phone: dict[str, list[Scenario]] = {}  # the same, initiator APIs
+        self._initiator_general: list[Scenario] = []
         for s in ordered:
             by_phone, general = self._partition(s)
             for phone in s.match.phones:
@@ -64,6 +66,8 @@ class ScenarioSet:
             return self._faults_by_phone, self._general_faults
         if s.c2b:
             return self._c2b_by_phone, self._c2b_general
+        if s.initiator:
+            return self._initiator_by_phone, self._initiator_general
         return self._by_phone, self._general
 
     def get(self, name: str) -> Scenario:
@@ -79,7 +83,26 @@ class ScenarioSet:
             raise UnknownScenario(f"{name} is a fault scenario; use the faults API for faults")
         if scenario.c2b is not None:
             raise UnknownScenario(f"{name} is a C2B scenario; queue it for C2B payments")
+        if scenario.initiator is not None:
+            raise UnknownScenario(f"{name} is an initiator scenario; queue it for B2C and co.")
         return scenario
+
+    def initiator_outcome(self, name: str) -> Scenario:
+        """An initiator scenario (B2C, B2B, Reversal, ...), by name."""
+        scenario = self.get(name)
+        if scenario.initiator is None:
+            raise UnknownScenario(f"{name} is not an initiator scenario")
+        return scenario
+
+    def initiator_for(
+        self, api: str, phone: str, amount: int | None, reference: str
+    ) -> Scenario | None:
+        """The initiator scenario for a request to `api` (same precedence as outcomes)."""
+        by_phone = [s for s in self._initiator_by_phone.get(phone, ())
+                    if s.initiator is not None and api in s.initiator.apis]
+        general = [s for s in self._initiator_general
+                   if s.initiator is not None and api in s.initiator.apis]
+        return _first(by_phone, general, phone, amount, reference)
 
     def c2b_outcome(self, name: str) -> Scenario:
         """A C2B scenario, by name."""

@@ -53,6 +53,35 @@ class C2BSpec:
     duplicate_gap: float = 1.0  # scenario seconds between the two posts of a TWICE confirmation
 
 
+class ResultMode(str, enum.Enum):
+    """How an initiator API's result (B2C, B2B, Reversal, Transaction Status, Account Balance)
+    reaches the client; Safaricom never retries."""
+
+    ONCE = "once"
+    NEVER = "never"  # the result is lost: the client must reconcile (Transaction Status)
+    TWICE = "twice"  # the same result twice: the client must apply it once
+    QUEUE_TIMEOUT = "queue-timeout"  # a POST to QueueTimeOutURL instead (its body is invented)
+
+
+INITIATOR_APIS = ("b2c", "b2b", "reversal", "txstatus", "balance")  # what `apis` may name
+
+
+@dataclass(frozen=True)
+class InitiatorSpec:
+    """How an initiator API request ends: its result code, how the result travels, when."""
+
+    result_code: int | str = 0
+    result_desc: str = ""  # "" on a success: the family's catalogue text
+    result: ResultMode = ResultMode.ONCE
+    delay: Delay = Delay(1.0, 3.0)  # scenario seconds before the result
+    duplicate_gap: float = 1.0  # scenario seconds between the two posts of TWICE
+    apis: frozenset[str] = frozenset(INITIATOR_APIS)  # which APIs it applies to
+
+    @property
+    def succeeds(self) -> bool:
+        return self.result_code == 0
+
+
 @dataclass(frozen=True)
 class Match:
     """Which pushes a scenario applies to; every condition given must hold."""
@@ -109,6 +138,7 @@ class Scenario:
     bundled: bool = False
     fault: FaultSpec | None = None  # set: the request fails this way and no transaction starts
     c2b: C2BSpec | None = None  # set: a C2B scenario (payer's phone), never an STK outcome
+    initiator: InitiatorSpec | None = None  # set: a B2C/B2B/... outcome, never an STK one
 
     @property
     def succeeds(self) -> bool:

@@ -4,6 +4,12 @@
     POST /api/mpesa/initiate      STK push for it: {"phone", "amount", "order_number"}
     POST /api/mpesa/callback      Safaricom's result; settles the order, once
     GET  /api/orders/{number}     the order, its payment status and what happened
+    POST /api/payments/c2b/validation, /confirmation
+                                  paybill payments (order number as the account number),
+                                  registered with Safaricom at start; see paybill.py
+    POST /api/orders/{number}/refund, POST /api/reconcile, GET /api/reconciliation
+                                  refunds (B2C) and the nightly reconciliation (Transaction
+                                  Status, Account Balance); see payouts.py
 
 A push whose callback has not come after MPESA_QUERY_AFTER seconds is settled by STK Query.
 Configured by the guide's MPESA_* variables, plus MPESA_BASE_URL to reach the emulator; see
@@ -16,7 +22,9 @@ import logging
 import os
 
 import httpx
-from mpesa_query import MPesaServiceWithQuery
+import paybill
+import payouts
+from mpesa_payouts import MPesaServiceWithPayouts
 from orders import Orders
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -75,7 +83,9 @@ async def with_retries(call, attempts: int, base_delay: float):
 
 def create_app() -> Starlette:
     orders = Orders(os.getenv("SHOP_DB", "shop.db"))
-    mpesa = MPesaServiceWithQuery()
+    mpesa = MPesaServiceWithPayouts()
+    payout_book = payouts.Payouts(os.getenv("SHOP_DB", "shop.db"))
+    nightly_every = float(os.getenv("MPESA_NIGHTLY_INTERVAL", "86400"))  # reconciliation
     query_after = float(os.getenv("MPESA_QUERY_AFTER", "60"))  # seconds without a callback
     reconcile_every = float(os.getenv("MPESA_RECONCILE_INTERVAL", "15"))
     max_retries = int(os.getenv("MPESA_MAX_RETRIES", "3"))  # attempts in all, as in the guide
@@ -170,15 +180,39 @@ def create_app() -> Starlette:
             await asyncio.sleep(reconcile_every)
             await reconcile()
 
+    async def register_c2b() -> None:
+        """Tell Safaricom where paybill payments are validated and confirmed; a refusal (the
+        STK-only 174379 cannot register) leaves STK payments working, and is logged."""
+        try:
+            answer = await with_retries(mpesa.register_c2b_urls, max_retries, retry_delay)
+            logger.info(f"C2B URLs registered for {mpesa.shortcode}: {answer}")
+            c2b_state.update(registered=True, detail=str(answer))
+        except Exception as e:
+            logger.warning(f"C2B URLs not registered for {mpesa.shortcode} (paybill payments "
+                           f"will not reach this shop): {e}")
+            c2b_state.update(registered=False, detail=str(e))
+
+    async def nightly() -> None:
+        """Reconcile refunds and receipts with M-Pesa once a night (MPESA_NIGHTLY_INTERVAL)."""
+        while True:
+            await asyncio.sleep(nightly_every)
+            sent = await payouts.reconcile_now(orders, payout_book, mpesa)
+            logger.info(f"nightly reconciliation: {sent} queries sent")
+
+    c2b_state: dict = {"registered": None, "detail": "registering"}
+
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "c2b": c2b_state})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        task = asyncio.create_task(reconcile_forever())
+        tasks = [asyncio.create_task(reconcile_forever()), asyncio.create_task(register_c2b()),
+                 asyncio.create_task(nightly())]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
         orders.close()
+        payout_book.close()
 
     return Starlette(
         routes=[
@@ -187,6 +221,8 @@ def create_app() -> Starlette:
             Route("/api/mpesa/initiate", initiate_mpesa_payment, methods=["POST"]),
             Route("/api/mpesa/callback", mpesa_callback, methods=["POST"]),
             Route("/api/health", health, methods=["GET"]),
+            *paybill.routes(orders),
+            *payouts.routes(orders, payout_book, mpesa),
         ],
         lifespan=lifespan,
     )

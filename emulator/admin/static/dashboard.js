@@ -21,6 +21,8 @@
   const loading = new Set(); // details being fetched
   let scenarios = [];
   let source = null;
+  const listeners = []; // [kind, handler] added to every event stream (dashboard-ledger.js's)
+  const refreshers = []; // called whenever the stream (re)opens, to catch up
 
   const $ = (id) => document.getElementById(id);
 
@@ -293,7 +295,8 @@
           `Account no. ${record.account_reference}? Enter M-PESA PIN:`),
         h("label", { for: pinId }, "M-PESA PIN"),
         pin,
-        h("div", { class: "keys" }, buttons)),
+        h("div", { class: "keys" }, buttons),
+        h("p", { class: "balance", "data-balance-phone": record.phone }, "Balance: …")),
       h("p", { class: "phone-foot" }, stateBadge(record), " ", countdown(record)),
     );
     return box;
@@ -436,6 +439,7 @@
     source.onopen = () => {
       setLive(true);
       refreshAll().catch(showError); // catch up on whatever happened while disconnected
+      refreshers.forEach((refresh) => refresh());
     };
     source.onerror = () => {
       setLive(false);
@@ -445,6 +449,7 @@
     source.addEventListener("scenarios", (e) => showScenarios(JSON.parse(e.data)));
     source.addEventListener("queue", (e) => showQueue(JSON.parse(e.data)));
     source.addEventListener("faults", (e) => showFaults(JSON.parse(e.data)));
+    for (const [kind, handler] of listeners) source.addEventListener(kind, handler);
     source.addEventListener("reset", () => {
       txns.clear();
       opened.clear();
@@ -522,6 +527,16 @@
   $("filter-phone").addEventListener("input", renderAll);
   $("filter-state").addEventListener("change", renderAll);
   $("token-dialog").addEventListener("cancel", (event) => event.preventDefault());
+
+  // what dashboard-ledger.js (money, C2B, QR) builds on; it loads after this file
+  window.DarajaDashboard = {
+    api, h, showError, say,
+    on(kind, handler) {
+      listeners.push([kind, handler]);
+      source?.addEventListener(kind, handler);
+    },
+    onRefresh: (refresh) => refreshers.push(refresh),
+  };
 
   setInterval(() => document.querySelectorAll("[data-deadline]").forEach(tick), 500);
   showQueue({ queue: [] });

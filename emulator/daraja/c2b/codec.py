@@ -68,6 +68,7 @@ class PaymentCodec:
             "validations": _attempt_rows(p.validations),
             "confirmations": _attempt_rows(p.confirmations),
             "timeline": [[_time(at), note] for at, note in p.timeline],
+            "payer": p.payer,
         }
 
     def from_row(self, row: Row) -> Payment:
@@ -85,4 +86,5 @@ class PaymentCodec:
             validations=_attempts(row["validations"]),
             confirmations=_attempts(row["confirmations"]),
             timeline=[(_parse(at), note) for at, note in row["timeline"]],  # type: ignore[misc]
+            payer=row.get("payer", ""),
         )

@@ -67,6 +67,18 @@ class C2BLifecycle:
         if p is not None:
             self._confirm_later(p)
 
+    def business_paid(self, entry: Entry, till: bool) -> None:
+        """B2B moved money into a shortcode; if it registered URLs, confirm it there."""
+        p = self.backend.business_paid(entry, till, self._clock.now())
+        if p is not None:
+            self._confirm_later(p)
+
+    def _names(self, p: Payment) -> tuple[str, str, str]:
+        if p.payer:
+            business = self.backend.ledger.business(p.payer)
+            return (business.name if business else p.payer), "", ""
+        return self.backend.ledger.names.name(p.phone)
+
     def _confirm_later(self, p: Payment) -> None:
         self.scheduler.after(("confirm", p.trans_id), p.spec.delay.pick(self.backend.ids.rng)
                              * self._scale())
@@ -127,7 +139,7 @@ class C2BLifecycle:
 
     async def _confirm(self, p: Payment) -> None:
         assert p.registration is not None
-        names = self.backend.ledger.names.name(p.phone)
+        names = self._names(p)
         body = encode(wire.notification(p, names, confirmation=True,
                                         name_fields=self._name_fields))
         attempt = await self._delivery.post(p.registration.confirmation_url, body, p.trans_id)

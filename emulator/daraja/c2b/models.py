@@ -70,7 +70,7 @@ class Payment:
 
     trans_id: str  # the M-Pesa receipt: TransID in validation and confirmation
     originator_id: str  # the OriginatorCoversationID the simulate ack carried ("" for STK)
-    origin: str  # "simulate", "admin" or "stk"
+    origin: str  # "simulate", "admin", "stk" or "b2b"
     shortcode: str
     till: bool  # Buy Goods: TransactionType "Buy Goods", money into the Merchant Account
     phone: str
@@ -88,6 +88,7 @@ class Payment:
     validations: list[Attempt] = field(default_factory=list)  # each validation POST
     confirmations: list[Attempt] = field(default_factory=list)  # each confirmation POST
     timeline: list[tuple[datetime, str]] = field(default_factory=list)
+    payer: str = ""  # B2B: the paying shortcode (the customer fields then name the business)
 
     @property
     def is_final(self) -> bool:
@@ -97,7 +98,7 @@ class Payment:
     def validates(self) -> bool:
         """Whether Daraja asks the merchant first (never for an STK-originated payment)."""
         r = self.registration
-        return (self.origin != "stk" and r is not None and r.external_validation
+        return (self.origin not in ("stk", "b2b") and r is not None and r.external_validation
                 and bool(r.validation_url))
 
     def move(self, to: State, at: datetime, note: str) -> None:

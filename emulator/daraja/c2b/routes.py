@@ -13,6 +13,8 @@ from emulator.daraja.c2b import wire
 from emulator.daraja.c2b.lifecycle import C2BLifecycle
 from emulator.daraja.c2b.models import Refused, Version
 from emulator.daraja.c2b.rules import C2BBackend
+from emulator.faults.gate import FaultGate
+from emulator.faults.model import Endpoint
 from emulator.kernel.texts import C2B_URL_VAULT_FAULT
 from emulator.kernel.web import DarajaJSON, Plumbing, daraja_headers, read_json
 
@@ -26,17 +28,24 @@ class BearerCheck(Protocol):
 
 
 def routes(
-    c2b: C2BBackend, lifecycle: C2BLifecycle, tokens: BearerCheck, web: Plumbing
+    c2b: C2BBackend, lifecycle: C2BLifecycle, tokens: BearerCheck, web: Plumbing,
+    gate: FaultGate,
 ) -> list[Route]:
-    async def authorised_body(request: Request) -> tuple[Any, datetime]:
+    async def authorised_body(request: Request, endpoint: Endpoint) -> tuple[Any, datetime]:
+        """As STK does, in Daraja's order: the gateway's faults, the token, the body, then
+        fault scenarios matched on the payer's phone (simulate only: register has none)."""
+        await gate.on_arrival(request, endpoint)
         authorization, length, content_type = daraja_headers(request)
         tokens.check(authorization, web.clock.now())
-        body = await read_json(request, web.max_body_bytes, length, content_type)
-        return body, web.clock.now()
+        body = await read_json(request, web.max_body_bytes, length, content_type,
+                               web.body_timeout)
+        if endpoint is Endpoint.C2B_SIMULATE:
+            await gate.on_subject(endpoint, *wire.subject(body))
+        return body, web.clock.now()  # after the faults: a slow one may have slept
 
     def register(version: Version):  # noqa: ANN202
         async def handler(request: Request) -> Response:
-            body, now = await authorised_body(request)
+            body, now = await authorised_body(request, Endpoint.C2B_REGISTER)
             req = wire.parse_register(body)
             try:
                 reg = c2b.register(req, version, now)
@@ -52,7 +61,7 @@ def routes(
         return handler
 
     async def simulate(request: Request) -> Response:
-        body, now = await authorised_body(request)
+        body, now = await authorised_body(request, Endpoint.C2B_SIMULATE)
         p = c2b.simulate(wire.parse_simulate(body), now)
         lifecycle.started(p)
         web.log(request, 200, f"{p.trans_id}: {p.phone} pays {p.shortcode} KES {p.amount}")

@@ -148,7 +148,8 @@ class C2BBackend:
         try:
             entry = self.ledger.pay(phone=p.phone, shortcode=p.shortcode, amount=p.amount * 100,
                                     kind="c2b", receipt=p.trans_id, at=now,
-                                    reference=p.bill_ref, till=p.till)
+                                    reference=p.bill_ref, till=p.till,
+                                    originator_id=p.originator_id)
         except InsufficientFunds:
             self._end(p, State.FAILED, now, "the customer's balance is too small")
             return False
@@ -174,6 +175,21 @@ class C2BBackend:
         p.timeline.append((now, f"paid by {entry.phone} through STK Push; {why}"))
         self.payments.add(p)
         self._end(p, State.COMPLETED, now, "completed: STK Push to a registered shortcode")
+        return p
+
+    def business_paid(self, entry: Entry, till: bool, now: datetime) -> Payment | None:
+        """A B2B payment paid a shortcode with registered URLs: its confirmation is owed, with
+        the paying business in the customer fields (inferred: no capture of one exists)."""
+        registration = self.registrations.get(entry.payee)
+        if registration is None:
+            return None
+        name, spec, why = self._choose(entry.phone, entry.amount // 100, entry.reference)
+        p = Payment(entry.receipt, "", "b2b", entry.payee, till, entry.phone,
+                    entry.amount // 100, entry.reference, entry.at, name, spec, registration,
+                    org_balance=entry.payee_balance, payer=entry.shortcode)
+        p.timeline.append((now, f"paid by {entry.shortcode} through B2B; {why}"))
+        self.payments.add(p)
+        self._end(p, State.COMPLETED, now, "completed: B2B to a registered shortcode")
         return p
 
     # --- lifetime ------------------------------------------------------------------------

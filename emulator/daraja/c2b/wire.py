@@ -120,6 +120,19 @@ def parse_simulate(body: Any) -> SimulateRequest:
     return SimulateRequest(shortcode, command, int(amount.split(".")[0]), msisdn, bill_ref)
 
 
+def subject(body: Any) -> tuple[str | None, int | None, str]:
+    """(phone, amount, BillRefNumber) read leniently from a simulate body, for fault scenarios
+    matched by the payer's phone; a body too broken to read matches none."""
+    if not isinstance(body, dict):
+        return None, None, ""
+    phone = _text(body.get("Msisdn"))
+    amount = _text(body.get("Amount"))
+    whole = int(amount) if amount is not None and amount.isascii() and amount.isdigit() \
+        and len(amount) < 10 else None
+    return (phone if phone and _MSISDN.fullmatch(phone) else None), whole, \
+        _text(body.get("BillRefNumber")) or ""
+
+
 def register_ack(version: Version, originator_id: str) -> dict[str, str]:
     return {C2B_ORIGINATOR_KEY: originator_id, "ResponseCode": C2B_REGISTER_CODE[version],
             "ResponseDescription": C2B_REGISTER_DESC[version]}
@@ -154,7 +167,7 @@ def notification(
         "InvoiceNumber": "",
         "OrgAccountBalance": balance,
         "ThirdPartyTransID": p.third_party_trans_id if confirmation else "",
-        "MSISDN": msisdn(p.phone, version),
+        "MSISDN": msisdn(p.phone, version) if p.phone else "",
         "FirstName": names[0],
     }
     if name_fields == "all" or (name_fields == "auto" and version == "v1"):

@@ -36,6 +36,7 @@ from emulator.kernel.texts import INSUFFICIENT, PUSH_ERROR, TIMEOUT, describe, n
 from emulator.scenario.engine import Choice, ScenarioSet
 
 log = logging.getLogger("emulator.stk")
+SANDBOX_SHORTCODE = "174379"  # the sandbox's Lipa Na M-Pesa shortcode, whose passkey is public
 MAX_PROMPT = 182  # characters a handset prompt may take; longer ends as 1025 (reference 2.1)
 BUSINESS_NAME = "DARAJA EMULATOR"
 QUEUED_REASON = "queued outcome"  # how a transaction's reason starts when a queue chose it
@@ -108,13 +109,11 @@ class StkBackend:
             return  # a shop sends the same Password with every push in a second
         passkey = self._merchants.get(shortcode)
         if passkey is None:
-            log.warning(
-                "refused: shortcode %s is not registered; add it with --shortcode %s:PASSKEY "
-                "(or DARAJA_SHORTCODES)",
-                shortcode,
-                shortcode,
-            )
-            raise ProcessingError(MERCHANT_UNKNOWN)
+            why = (f"shortcode {shortcode} has no STK passkey here; start the emulator with "
+                   f"--shortcode {shortcode}:PASSKEY (DARAJA_SHORTCODE); only {SANDBOX_SHORTCODE} "
+                   "has one by default, as in the sandbox")
+            log.warning("refused: %s", why)
+            raise ProcessingError(MERCHANT_UNKNOWN, why=why)
         problem = password_problem(shortcode, passkey, password, timestamp)
         if problem:
             log.warning("refused: Wrong credentials: %s", problem)

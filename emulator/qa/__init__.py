@@ -13,20 +13,26 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, TextIO
 
 from emulator.config import DEFAULT_PORT
 from emulator.handle import AdminAPIError, EmulatorError, EmulatorHandle, EmulatorUnreachable
+from emulator.qa import initiators, money
+from emulator.qa.format import attempt as _attempt
+from emulator.qa.format import clip as _clip
+from emulator.qa.format import clock as _clock
+from emulator.qa.format import delay as _delay
+from emulator.qa.format import table as _table
 
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 OUTCOMES = ("pay", "cancel", "wrong-pin", "insufficient-balance", "timeout")
 STATES = ("pending", "waiting", "completed")
 RESET_CLEARS = (  # what Emulator.reset() empties, as the tester knows it
-    "transactions, phone locks, queued outcomes, scheduled callbacks, faults, the request journal"
-    " and the callback inboxes"
+    "transactions, phone locks, queued outcomes, scheduled callbacks, C2B payments, QR codes,"
+    " initiator results, ledger entries, faults, the request journal and the callback inboxes"
 )
-RESET_KEEPS = "access tokens, the default scenario, the time scale and the rate limit"
+RESET_KEEPS = ("access tokens, C2B URL registrations, the default scenario, the time scale and"
+               " the rate limit")
 
 Command = Callable[[EmulatorHandle, argparse.Namespace, TextIO], int]
 
@@ -150,57 +156,7 @@ def _follow_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
 
 
-def _balance_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", metavar="SHORTCODE|PHONE", help="a business or a customer")
-    p.add_argument("amount", nargs="?", metavar="KES", help="set the balance to this")
-    p.add_argument("--account", default="Utility Account",
-                   help="which account of a business to set (default Utility Account)")
-
-
-def _c2b_pay_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("shortcode", metavar="SHORTCODE")
-    p.add_argument("phone", metavar="PHONE")
-    p.add_argument("amount", type=int, metavar="KES")
-    p.add_argument("--ref", metavar="ACCOUNT", help="BillRefNumber (the account number)")
-
-
 # --- the subcommands ----------------------------------------------------------------------
-
-
-def cmd_balance(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
-    """A business's accounts or a customer's wallet; with KES, set it first."""
-    is_phone = len(args.target) == 12 and args.target.startswith("254")
-    if args.amount is not None:
-        if is_phone:
-            emu.set_customer_balance(args.target, args.amount)
-        else:
-            emu.set_balance(args.target, args.amount, args.account)
-    if is_phone:
-        c = emu.customer(args.target)
-        print(f"{c['phone']}  {c['name']}  KES {c['balance']}", file=out)
-        return 0
-    b = emu.business(args.target)
-    print(f"{b['shortcode']} ({b['kind']}) {b['name']}", file=out)
-    _table(["ACCOUNT", "KES"], [[a, v] for a, v in b["accounts"].items()], out)
-    return 0
-
-
-def cmd_c2b_pay(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
-    p = emu.c2b_pay(args.shortcode, args.phone, args.amount, args.ref)
-    print(f"{p['trans_id']}: {p['phone']} pays {p['shortcode']} KES {p['amount']} "
-          f"({p['transaction_type']}); validation and confirmation follow", file=out)
-    return 0
-
-
-def cmd_c2b_payments(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
-    rows = [[p["trans_id"], _clock(p["created_at"]), p["phone"], p["shortcode"],
-             str(p["amount"]), p["state"], str(p["validations"]), str(p["confirmations"])]
-            for p in emu.c2b_payments()]
-    if rows:
-        _table(["TRANS ID", "AT", "PHONE", "SHORTCODE", "KES", "STATE", "VAL", "CONF"], rows, out)
-    else:
-        print("no C2B payments", file=out)
-    return 0
 
 
 def cmd_scenarios(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
@@ -324,11 +280,6 @@ def cmd_show(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _attempt(a: dict[str, Any]) -> str:
-    outcome = a["status"] if a["status"] is not None else a["error"]
-    return f"POST {a['url']} -> {outcome} ({a['latency_ms']:.0f} ms)"
-
-
 def cmd_decide(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     txn = emu.decide(args.checkout_id, args.outcome)
     print(
@@ -385,7 +336,8 @@ def cmd_expire_tokens(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO
 
 def cmd_reset(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     emu.reset()
-    print(f"reset: {RESET_CLEARS} are gone", file=out)
+    print(f"reset: {RESET_CLEARS} are gone; balances are back to their opening values",
+          file=out)
     print(f"kept: {RESET_KEEPS}", file=out)
     return 0
 
@@ -455,37 +407,7 @@ _SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], 
     "fault": (cmd_fault, "make Daraja fail the next requests, or list/clear faults", _fault_args),
     "requests": (cmd_requests, "the request journal: every Daraja request and why", _requests_args),
     "expire-tokens": (cmd_expire_tokens, "expire every access token now", _no_args),
-    "balance": (cmd_balance, "a shortcode's accounts or a customer's wallet; KES sets it",
-                _balance_args),
-    "c2b-pay": (cmd_c2b_pay, "a customer pays a shortcode (C2B): validation and confirmation "
-                "follow", _c2b_pay_args),
-    "c2b-payments": (cmd_c2b_payments, "list C2B payments, newest first", _no_args),
+    **money.SUBCOMMANDS,
+    **initiators.SUBCOMMANDS,
 }
 COMMANDS = frozenset(_SUBCOMMANDS)  # the names cli.main() hands to this module
-
-
-# --- formatting ---------------------------------------------------------------------------
-
-
-def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
-    """Left-aligned columns, two spaces apart."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
-
-
-def _clock(iso: str | None, ms: bool = False) -> str:
-    """An ISO timestamp as local wall-clock time, which is what a tester's eyes compare."""
-    if not iso:
-        return "--:--:--"
-    moment = datetime.fromisoformat(iso).astimezone()
-    return moment.strftime("%H:%M:%S.%f")[:12] if ms else moment.strftime("%H:%M:%S")
-
-
-def _delay(delay: list[float]) -> str:
-    low, high = delay
-    return f"{low:g}s" if low == high else f"{low:g}-{high:g}s"
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

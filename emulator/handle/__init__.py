@@ -12,6 +12,10 @@ Exceptions:
      ├── EmulatorUnreachable   nothing (or not an emulator) answers at the URL
      ├── AdminAPIError         the admin API refused the request: .status, .message
      └── CallbackTimeout       wait_for_callback gave up; also an AssertionError
+          └── ResultTimeout    wait_for_result (an initiator API's result) gave up
+
+The initiator APIs' methods (initiator_results, wait_for_result, queue_initiator, ...) live in
+emulator/handle/initiators.py.
 """
 
 from __future__ import annotations
@@ -22,12 +26,22 @@ from typing import Any
 
 import httpx
 
+from emulator.handle.errors import (
+    AdminAPIError,
+    CallbackTimeout,
+    EmulatorError,
+    EmulatorUnreachable,
+    ResultTimeout,
+)
+from emulator.handle.initiators import InitiatorControls
+
 __all__ = [
     "AdminAPIError",
     "CallbackTimeout",
     "EmulatorError",
     "EmulatorHandle",
     "EmulatorUnreachable",
+    "ResultTimeout",
 ]
 
 ADMIN = "/_emulator"
@@ -35,31 +49,7 @@ POLL_SECONDS = 0.02  # how often wait_for_callback looks at the transaction
 RECENT = 5  # transactions listed when a wait fails
 
 
-class EmulatorError(Exception):
-    """Base of every error this module raises."""
-
-
-class EmulatorUnreachable(EmulatorError):
-    """No emulator answers at the URL; `refused` when nothing listens there at all."""
-
-    def __init__(self, message: str, refused: bool = False) -> None:
-        super().__init__(message)
-        self.refused = refused
-
-
-class AdminAPIError(EmulatorError):
-    """The admin API answered 4xx/5xx; `message` is its `error` field."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status, self.message = status, message
-
-
-class CallbackTimeout(EmulatorError, AssertionError):
-    """wait_for_callback saw no callback in time; the message tells what did happen."""
-
-
-class EmulatorHandle:
+class EmulatorHandle(InitiatorControls):
     """One emulator, seen from outside: the URL to give the shop plus its control plane."""
 
     def __init__(
@@ -75,8 +65,9 @@ class EmulatorHandle:
         self._client = client or httpx.Client(timeout=timeout, trust_env=False)
         self._headers = headers
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call /_emulator{path} and return its JSON; errors become EmulatorError subclasses."""
+    def admin(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
+        """Call /_emulator{path} and return its JSON (`raw`: its bytes); errors become
+        EmulatorError subclasses."""
         headers = self._headers
         if method.upper() != "GET":  # the emulator refuses writes not sent as JSON (CSRF guard)
             headers = {**headers, "Content-Type": "application/json"}
@@ -86,6 +77,8 @@ class EmulatorHandle:
             refused = isinstance(exc, httpx.ConnectError)
             message = f"no emulator at {self.url} ({_reason(exc)})"
             raise EmulatorUnreachable(message, refused) from None
+        if raw and r.status_code < 400:
+            return r.content
         return _json(r, self.url)
 
     # --- reading ---------------------------------------------------------------------------

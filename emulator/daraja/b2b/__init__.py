@@ -1,0 +1,2 @@
+"""B2B: BusinessPayBill and BusinessBuyGoods, Working Account to Utility or Merchant
+(ledger reference 9)."""

@@ -1,0 +1,17 @@
+"""B2B endpoint: BusinessPayBill and BusinessBuyGoods."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from emulator.daraja.b2b import wire
+from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
+from emulator.daraja.initiator.routes import BearerCheck, endpoint
+from emulator.faults.gate import FaultGate
+from emulator.kernel.web import Plumbing
+
+
+def routes(lifecycle: InitiatorLifecycle, tokens: BearerCheck, web: Plumbing,
+           gate: FaultGate) -> list[Route]:
+    return [endpoint("/mpesa/b2b/v1/paymentrequest", "b2b", wire.parse, lifecycle, tokens,
+                     web, gate)]

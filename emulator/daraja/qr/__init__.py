@@ -1,0 +1,1 @@
+"""Dynamic QR: POST /mpesa/qrcode/v1/generate, a synchronous QR image of a payment request."""

@@ -1,0 +1,1 @@
+"""Reversal: a customer payment into the shortcode goes back (ledger reference 8)."""

@@ -1,0 +1,1 @@
+"""Transaction Status: what became of a receipt, read from the ledger (ledger reference 6)."""
