@@ -5,8 +5,9 @@
     python bench/servers.py receiver PORT                         # fast callback receiver
 
 LOOP is asyncio or uvloop, HTTP is h11 or httptools. The emulator runs exactly as
-`python -m emulator` does; only the `loop` and `http` arguments of its `uvicorn.run(...)` call are
-fixed, so both stacks can be measured in one run whatever is installed.
+`python -m emulator` does; only its event loop and the HTTP parser under its slow-client guard
+(emulator/kernel/slowclients.py, which wraps whichever parser uvicorn would pick) are fixed, so
+both stacks can be measured in one run whatever is installed.
 """
 
 from __future__ import annotations
@@ -22,10 +23,21 @@ from typing import Any
 def _force_stack(loop: str, http: str) -> None:
     import uvicorn
 
+    from emulator.kernel import slowclients
+
+    if http == "h11":
+        from uvicorn.protocols.http.h11_impl import H11Protocol as protocol
+    else:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as protocol
+    # the guard subclasses uvicorn's AutoHTTPProtocol when the emulator builds it: give it the
+    # chosen parser instead, so the emulator keeps its own per-connection costs
+    slowclients.AutoHTTPProtocol = protocol  # type: ignore[misc]
     real_run = uvicorn.run
 
     def run(app: Any, **kwargs: Any) -> None:
-        kwargs.update(loop=loop, http=http)
+        kwargs["loop"] = loop
+        if not isinstance(kwargs.get("http"), type):  # no guard given: the parser by name
+            kwargs["http"] = http
         real_run(app, **kwargs)
 
     uvicorn.run = run  # type: ignore[assignment]
@@ -90,7 +102,8 @@ def ceiling_app() -> Any:
 def ceiling(loop: str, http: str, port: int) -> None:
     import uvicorn
 
-    # the emulator's own call in emulator/cli.py serve(), at the benchmark's log level
+    # the emulator's own call in emulator/cli.py serve() (less its slow-client guard and
+    # limits), at the benchmark's log level
     uvicorn.run(
         ceiling_app(),
         host="127.0.0.1",

@@ -284,8 +284,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     if argv and argv[0] == "check-scenarios":
         return check_scenarios(argv[1:])
-    from emulator import qa
+    if argv and not argv[0].startswith("-"):  # a subcommand, maybe: serving never imports qa
+        from emulator import qa  # (and its httpx client: a tenth of a second of start-up)
 
-    if argv and argv[0] in qa.COMMANDS:
-        return qa.main(argv, env)
+        if argv[0] in qa.COMMANDS:
+            return qa.main(argv, env)
     return serve(argv, env)

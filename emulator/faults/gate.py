@@ -5,8 +5,10 @@ turns it into what the client sees. Knows no API family: what it needs is handed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from emulator.faults.book import FaultBook
@@ -41,22 +43,25 @@ class FaultGate:
         self._consumer_of = consumer_of
         self._find = find
 
-    def _consumer_key(self, request: Request) -> str | None:
+    def _consumer_key(self, scope: MutableMapping[str, Any] | Request) -> str | None:
         """Whose request this is, for the rate limit: a token's app, or Basic's consumer key."""
-        authorization = request.headers.get("authorization")
+        authorization = Headers(scope=getattr(scope, "scope", scope)).get("authorization")
         token = auth.bearer(authorization)
         if token is not None:
             return self._consumer_of(token)
         credentials = auth.basic(authorization)
         return credentials[0] if credentials else None
 
-    async def on_arrival(self, request: Request, endpoint: Endpoint) -> None:
-        """Admin-set faults and the rate limit, before the request is even authenticated."""
+    async def on_arrival(
+        self, scope: MutableMapping[str, Any] | Request, endpoint: Endpoint
+    ) -> None:
+        """Admin-set faults and the rate limit, before the request is even authenticated. Takes
+        the request's ASGI scope (a bare ASGI handler builds no Request) or a Request."""
         book = self.book
         if not book.rules and book.rate_limit is None:
             return
         now = self._clock.now()
-        if book.over_limit(self._consumer_key(request), now):
+        if book.over_limit(self._consumer_key(scope), now):
             raise FaultTriggered(FaultKind.SPIKE_ARREST, f"over --rate-limit {book.rate_limit}/s")
         rule = book.take(endpoint, now)
         if rule is not None:

@@ -5,6 +5,7 @@ It never raises: every outcome is an `Attempt`, a neutral record any family keep
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 import time
@@ -12,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
-
-import certifi
 
 from emulator.kernel.clock import Clock
 from emulator.kernel.hostmap import map_host, unreachable_hint
@@ -39,8 +38,11 @@ class Attempt:
     sent: str  # the exact text posted
 
 
+@functools.cache  # one per process, made on the first https callback (it reads the CA bundle)
 def tls_context() -> ssl.SSLContext:
     """Verifying TLS against the public CAs (certifi), as httpx and most shops' clients do."""
+    import certifi
+
     return ssl.create_default_context(cafile=certifi.where())
 
 
@@ -66,7 +68,7 @@ class Delivery:
         self._clock = clock
         self._host_map = host_map or {}  # URL host -> the host to post to instead
         self._allow = allow  # --callback-allow: the only hosts posted to (None: any)
-        self._poster = Poster(timeout, tls_context(), MAX_IN_FLIGHT)
+        self._poster = Poster(timeout, tls_context, MAX_IN_FLIGHT)  # made on first use
 
     async def post(self, url: str, body: bytes, label: str = "") -> Attempt:
         """POST the JSON body once and record how it went; failures become the record's error.

@@ -21,6 +21,7 @@ import functools
 import re
 import ssl
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
@@ -436,11 +437,13 @@ class Poster:
     def __init__(
         self,
         timeout: float,
-        tls: ssl.SSLContext,
+        tls: ssl.SSLContext | Callable[[], ssl.SSLContext],
         max_in_flight: int = 256,
         per_origin: int = MAX_PER_ORIGIN,
     ) -> None:
         self._timeout = timeout
+        # an SSLContext, or a function making one on the first https POST: loading the CA
+        # bundle is a sixth of the emulator's start-up, and most receivers are plain http
         self._tls = tls
         self._slots = asyncio.Semaphore(max_in_flight)
         self._per_origin = per_origin
@@ -448,6 +451,12 @@ class Poster:
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._idle_count = 0
         self._swept = 0.0  # loop time of the last sweep of idle connections
+
+    def _tls_context(self) -> ssl.SSLContext:
+        tls = self._tls
+        if not isinstance(tls, ssl.SSLContext):
+            tls = self._tls = tls()
+        return tls
 
     async def post(self, url: str, body: bytes, headers: str = "") -> Answer:
         """POST `body` to `url`; `headers` are extra header lines, each ending in CRLF.
@@ -565,7 +574,7 @@ class Poster:
                     _Connection,
                     target.host,
                     target.port,
-                    ssl=self._tls if https else None,
+                    ssl=self._tls_context() if https else None,
                     server_hostname=target.host if https else None,
                 ),
                 max(deadline - loop.time(), 0.0),

@@ -1,12 +1,12 @@
 """Keyed due-time jobs on the injected clock, all behind one wake-up.
 
 A job is a key and a due time: an entry in a heap of (due, seq, key) tuples plus a dict
-key -> (due, seq). Tuples of floats and strings are invisible to the cyclic garbage collector, so
-a hundred thousand pending transactions add nothing to its full collections (one timer per job
-would bring a handle, a Context, a bound method and a closure each, and the GC pauses that grow
-with them). Keys let a job be cancelled (reset) or run early (fast-forward); a cancelled job's
-heap entry is skipped when it surfaces. Time comes from the clock: with a FakeClock, `advance`
-fires what falls due, so tests never sleep.
+key -> that same tuple. Tuples of floats and strings are invisible to the cyclic garbage
+collector, so a hundred thousand pending transactions add nothing to its full collections (one
+timer per job would bring a handle, a Context, a bound method and a closure each, and the GC
+pauses that grow with them). Keys let a job be cancelled (reset) or run early (fast-forward); a
+cancelled job's heap entry is skipped when it surfaces. Time comes from the clock: with a
+FakeClock, `advance` fires what falls due, so tests never sleep.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class Scheduler:
     def __init__(self, clock: Clock, fire: Callable[[Key], None]) -> None:
         self._clock = clock
         self._fire = fire  # called with the key when its job falls due
-        self._jobs: dict[Key, tuple[float, int]] = {}  # maps key -> (due monotonic time, seq)
+        # maps key -> its live heap entry (due monotonic time, seq, key): one tuple per job
+        self._jobs: dict[Key, tuple[float, int, Key]] = {}
         self._heap: list[tuple[float, int, Key]] = []  # (due, seq, key); stale ones skipped
         self._seq = 0
         self._wake: Wake | None = None
@@ -39,8 +40,8 @@ class Scheduler:
         """Fire `key` in `seconds` (clock seconds); a job with the same key is replaced."""
         due = self._clock.monotonic() + max(seconds, 0.0)
         self._seq += 1
-        self._jobs[key] = (due, self._seq)
-        heapq.heappush(self._heap, (due, self._seq, key))
+        self._jobs[key] = entry = (due, self._seq, key)
+        heapq.heappush(self._heap, entry)
         if len(self._heap) > 2 * len(self._jobs) + _COMPACT_MIN:
             self._compact()
         if due < self._wake_due:
@@ -84,9 +85,9 @@ class Scheduler:
         now = self._clock.monotonic() + self._clock.tolerance
         heap, jobs, due_keys = self._heap, self._jobs, []
         while heap and heap[0][0] <= now:
-            _, seq, key = heapq.heappop(heap)
-            job = jobs.get(key)
-            if job is not None and job[1] == seq:  # else cancelled or rescheduled
+            entry = heapq.heappop(heap)
+            key = entry[2]
+            if jobs.get(key) is entry:  # else cancelled or rescheduled
                 del jobs[key]
                 due_keys.append(key)
         for key in due_keys:  # jobs these add wait for the next wake-up, never this batch
@@ -100,5 +101,5 @@ class Scheduler:
 
     def _compact(self) -> None:
         """Drop stale entries (many cancels: decisions, resets of single jobs)."""
-        self._heap = [(due, seq, key) for key, (due, seq) in self._jobs.items()]
+        self._heap = list(self._jobs.values())
         heapq.heapify(self._heap)

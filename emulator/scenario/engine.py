@@ -41,6 +41,10 @@ class ScenarioSet:
         if name is None or name not in self.by_name:
             raise UnknownScenario(name)
         self.default = self.by_name[name]
+        self._default_choice = Choice(
+            self.default, f"no scenario matched; default scenario '{self.default.name}'"
+        )
+        self._matched: dict[str, Choice] = {}  # scenario name -> its Choice, made once
         ordered = sorted(scenarios, key=_rank)
         self._by_phone: dict[str, list[Scenario]] = {}  # maps MSISDN -> scenarios naming it
         self._general: list[Scenario] = []  # scenarios matching without a phone list
@@ -116,11 +120,16 @@ class ScenarioSet:
         return ScenarioSet(list(self.by_name.values()), default=self.outcome(name).name)
 
     def choose(self, phone: str, amount: int, reference: str) -> Choice:
+        """The scenario for a push, and why; Choices are made once per scenario and shared (a
+        pending push keeps its reason)."""
         hit = _first(self._by_phone.get(phone, ()), self._general, phone, amount, reference)
-        if hit is not None:
+        if hit is None:
+            return self._default_choice
+        choice = self._matched.get(hit.name)
+        if choice is None:
             why = f"matched scenario '{hit.name}' ({_describe(hit)}) from {hit.source}"
-            return Choice(hit, why)
-        return Choice(self.default, f"no scenario matched; default scenario '{self.default.name}'")
+            choice = self._matched[hit.name] = Choice(hit, why)
+        return choice
 
     def fault_for(
         self, endpoint: Endpoint, phone: str, amount: int | None = None, reference: str = ""

@@ -94,7 +94,7 @@ class TransactionCodec:
             completed_at=_parse_time(row["completed_at"]),
             receipt=row["receipt"],
             queued=row["queued"],
-            attempts=[Attempt(at=_parse_time(a["at"]), **{n: a[n] for n in _ATTEMPT})  # type: ignore[arg-type]
-                      for a in row["attempts"]],
+            attempts=tuple(Attempt(at=_parse_time(a["at"]), **{n: a[n] for n in _ATTEMPT})  # type: ignore[arg-type]
+                           for a in row["attempts"]),
             timeline=[(_parse_time(at), note) for at, note in row["timeline"]],  # type: ignore[misc]
         )

@@ -126,7 +126,7 @@ class StkLifecycle:
     async def _post(self, txn: Transaction) -> None:
         body = encode_callback(callback_payload(txn))
         attempt = await self._delivery.post(txn.request.callback_url, body, txn.checkout_request_id)
-        txn.attempts.append(attempt)
+        txn.attempts += (attempt,)
         if attempt.status is not None:
             note = f"callback posted to {attempt.url}: {attempt.status}"
         else:

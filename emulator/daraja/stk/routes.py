@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.daraja.stk import wire
@@ -14,7 +12,16 @@ from emulator.daraja.stk.lifecycle import StkLifecycle
 from emulator.daraja.stk.rules import StkBackend
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint
-from emulator.kernel.web import DarajaJSON, Plumbing, daraja_headers, read_json
+from emulator.kernel.web import (
+    AsgiEndpoint,
+    Plumbing,
+    Receive,
+    Scope,
+    Send,
+    read_body_json,
+    scope_headers,
+    send_json,
+)
 
 
 class BearerCheck(Protocol):
@@ -33,43 +40,50 @@ def routes(
     require_https: bool,
     query_wording: str,
 ) -> list[Route]:
-    async def authorised_body(request: Request, endpoint: Endpoint) -> tuple[Any, datetime]:
+    clock, journal = web.clock, web.log
+
+    async def authorised_body(
+        scope: Scope, receive: Receive, endpoint: Endpoint
+    ) -> tuple[Any, datetime]:
         """What both endpoints do first, in Daraja's order: the gateway's faults, the token,
         the body, then faults matched on it. Returns the body and the request's time."""
-        await gate.on_arrival(request, endpoint)
-        authorization, length, content_type = daraja_headers(request)
-        tokens.check(authorization, web.clock.now())
-        body = await read_json(request, web.max_body_bytes, length, content_type,
-                               web.body_timeout)
+        await gate.on_arrival(scope, endpoint)
+        authorization, length, content_type = scope_headers(scope)
+        tokens.check(authorization, clock.now())
+        body = await read_body_json(scope, receive, web.max_body_bytes, length, content_type,
+                                    web.body_timeout)
         await gate.on_subject(endpoint, *wire.subject(body, endpoint, stk.records.get))
-        return body, web.clock.now()  # after the faults: a slow one may have slept
+        return body, clock.now()  # after the body and the faults: a slow one may have slept
 
-    async def process_request(request: Request) -> Response:
-        body, now = await authorised_body(request, Endpoint.PUSH)
+    async def process_request(scope: Scope, receive: Receive, send: Send) -> None:
+        body, now = await authorised_body(scope, receive, Endpoint.PUSH)
         push = wire.parse_push(body, require_https=require_https)
         txn = stk.push(push, now)
         try:  # all or nothing: whatever fails after the lock leaves neither lock nor record
             lifecycle.accepted(txn)
-            web.log(
-                request,
+            journal.add(
+                scope,
                 200,
                 f"accepted {txn.checkout_request_id} phone {push.phone} KES {push.amount}: "
                 f"{txn.reason}",
+                now,
             )
-            answer = DarajaJSON(wire.push_response(txn))
+            answer = wire.push_response(txn)
         except BaseException:
             lifecycle.withdraw(txn)
             raise
-        return answer
+        await send_json(send, answer)
 
-    async def query(request: Request) -> Response:
-        body, now = await authorised_body(request, Endpoint.QUERY)
+    async def query(scope: Scope, receive: Receive, send: Send) -> None:
+        body, now = await authorised_body(scope, receive, Endpoint.QUERY)
         txn = stk.query(wire.parse_query(body), now)
         answer = wire.query_response(txn, query_wording)
-        web.log(request, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}")
-        return DarajaJSON(answer)
+        journal.add(scope, 200, f"{txn.checkout_request_id} ResultCode {answer['ResultCode']}",
+                    now)
+        await send_json(send, answer)
 
     return [
-        Route("/mpesa/stkpush/v1/processrequest", process_request, methods=["POST"]),
-        Route("/mpesa/stkpushquery/v1/query", query, methods=["POST"]),
+        Route("/mpesa/stkpush/v1/processrequest", AsgiEndpoint(process_request),
+              methods=["POST"]),
+        Route("/mpesa/stkpushquery/v1/query", AsgiEndpoint(query), methods=["POST"]),
     ]

@@ -50,6 +50,14 @@ def prompt_text(req: PushRequest) -> str:
     )
 
 
+_PROMPT_FIXED = len(prompt_text(PushRequest(*[""] * 4, 0, *[""] * 6))) - 1  # less "0", reference
+
+
+def prompt_length(req: PushRequest) -> int:
+    """len(prompt_text(req)), without writing the prompt out on every push."""
+    return _PROMPT_FIXED + len(str(req.amount)) + len(req.account_reference)
+
+
 def password_problem(shortcode: str, passkey: str, password: str, timestamp: str) -> str | None:
     """Why Password is not base64(shortcode + passkey + timestamp); never reveals the passkey."""
     try:
@@ -90,6 +98,7 @@ class StkBackend:
         self._merchants = merchants  # shortcode -> passkey
         self._legacy_pending = legacy_pending
         self._good_credentials: set[tuple[str, str, str]] = set()  # checked and right
+        self._accepted_notes: dict[str, str] = {}  # reason -> its timeline note, shared
         self.settlement = settlement  # the ledger behind a success; None: money is not kept
         # the queued outcome the latest push used: (CheckoutRequestID, queue key, scenario), so
         # a push withdrawn before its answer gives it back
@@ -166,7 +175,7 @@ class StkBackend:
         code, desc, reason = s.result_code, s.result_desc, choice.reason
         delay = s.delay.pick(self.ids.rng)
         state = State.PENDING
-        if len(prompt_text(req)) > MAX_PROMPT:
+        if prompt_length(req) > MAX_PROMPT:
             code, desc, delay = PUSH_ERROR, str(describe(PUSH_ERROR)), min(delay, 3.0)
             reason += f"; prompt longer than {MAX_PROMPT} characters, so it ends as 1025"
         elif s.manual:
@@ -188,9 +197,19 @@ class StkBackend:
             planned_desc=desc,
             state=state,
             queued=choice.queued,
+            timeline=[(now, self._accepted_note(reason))],
         )
-        txn.timeline.append((now, f"push accepted; {reason}"))
         return txn
+
+    def _accepted_note(self, reason: str) -> str:
+        """The timeline's first note; one string per reason (most pushes share a few), not one
+        per pending push."""
+        note = self._accepted_notes.get(reason)
+        if note is None:
+            note = f"push accepted; {reason}"
+            if len(self._accepted_notes) < 1024:
+                self._accepted_notes[reason] = note
+        return note
 
     def complete(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -198,22 +199,28 @@ def _fields(body: Any, rules: tuple[Rule, ...]) -> list[str]:
 
 
 def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
-    """Validate a processrequest body in Daraja's order; raises BadRequest naming the field."""
+    """Validate a processrequest body in Daraja's order; raises BadRequest naming the field.
+
+    What a shop repeats in every push (shortcode, Password, Timestamp, callback URL, account
+    reference...) is interned: a pending push holds one copy of each, shared, and its phone."""
     (shortcode, password, timestamp, kind, amount, party_a, party_b, phone, url, reference,
      remarks) = _fields(body, _PUSH_RULES_HTTPS if require_https else _PUSH_RULES)
     return PushRequest(
-        shortcode,
-        password,
-        timestamp,
-        kind,
+        _intern(shortcode),
+        _intern(password),
+        _intern(timestamp),
+        _intern(kind),
         int(amount.split(".", 1)[0].lstrip("0")),  # valid, so 1..250000 once zeros go
-        party_a,
-        party_b,
+        phone if party_a == phone else party_a,
+        _intern(party_b),
         phone,
-        url,
-        reference,
-        remarks,
+        _intern(url),
+        _intern(reference),
+        _intern(remarks),
     )
+
+
+_intern = sys.intern  # CPython drops an interned string once nothing else holds it
 
 
 def parse_query(body: Any) -> QueryRequest:
