@@ -109,7 +109,7 @@ class StkBackend:
             return  # a shop sends the same Password with every push in a second
         passkey = self._merchants.get(shortcode)
         if passkey is None:
-            why = (f"shortcode {shortcode} has no STK passkey here; start the emulator with "
+            why = (f"shortcode {shortcode} is not registered for STK (no passkey); start with "
                    f"--shortcode {shortcode}:PASSKEY (DARAJA_SHORTCODE); only {SANDBOX_SHORTCODE} "
                    "has one by default, as in the sandbox")
             log.warning("refused: %s", why)
