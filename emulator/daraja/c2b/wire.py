@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from emulator.daraja.c2b.models import (
     Payment,
@@ -23,6 +22,9 @@ from emulator.daraja.c2b.models import (
 )
 from emulator.kernel.clock import eat
 from emulator.kernel.errors import BadRequest, InvalidUrl
+from emulator.kernel.fields import amount as _amount
+from emulator.kernel.fields import text as _text
+from emulator.kernel.fields import url as _url
 from emulator.kernel.texts import (
     C2B_ORIGINATOR_KEY,
     C2B_REGISTER_CODE,
@@ -37,39 +39,8 @@ from emulator.ledger.money import shillings
 
 COMMANDS = frozenset({"CustomerPayBillOnline", "CustomerBuyGoodsOnline"})
 RESPONSE_TYPES = frozenset({"Completed", "Cancelled"})
-MAX_AMOUNT = 250_000  # KES per transaction
 _SHORTCODE = re.compile(r"[0-9]{5,8}")
 _MSISDN = re.compile(r"254[71][0-9]{8}")
-_AMOUNT = re.compile(r"[0-9]{1,9}(\.0{1,2})?")
-_URL_FORBIDDEN = re.compile(r"[\s<>{}\"'`|\\^]")
-
-
-def _text(value: Any) -> str | None:
-    """A JSON string or whole number as text; null, booleans, lists and 4.5 are None."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    if kind is float and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return None
-
-
-def _url(text: str) -> bool:
-    if not text or len(text) > 2048 or _URL_FORBIDDEN.search(text):
-        return False
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and (
-        port is None or 0 < port < 65536)
-
-
-def _amount(text: str) -> bool:
-    return bool(_AMOUNT.fullmatch(text)) and 1 <= int(text.split(".")[0]) <= MAX_AMOUNT
 
 
 def _required(body: dict[str, Any], name: str, check: Callable[[str], object]) -> str:

@@ -8,21 +8,21 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from emulator.daraja.initiator.credential import well_formed
 from emulator.kernel.clock import eat
 from emulator.kernel.errors import BadRequest
+from emulator.kernel.fields import MAX_AMOUNT as MAX_AMOUNT  # re-exported: the families read
+from emulator.kernel.fields import amount as amount  # these as w.amount, w.text, w.url
+from emulator.kernel.fields import text as text
+from emulator.kernel.fields import url as url
 from emulator.kernel.texts import INITIATOR_ACCEPTED
 from emulator.ledger.money import Cents, shillings
 
-MAX_AMOUNT = 250_000  # KES per transaction (B2C FAQ 9)
 SHORTCODE = re.compile(r"[0-9]{5,8}")
 MSISDN = re.compile(r"254[71][0-9]{8}")
-_AMOUNT = re.compile(r"[0-9]{1,9}(\.0{1,2})?")
-_URL_FORBIDDEN = re.compile(r"[\s<>{}\"'`|\\^]")
 _NUMBER = re.compile(rb'"\\u0000n:(-?[0-9.]+)"')
 
 
@@ -63,34 +63,6 @@ def stamp(at: datetime) -> Num:
 def numeric(text: str) -> Any:
     """Text that looks like a number becomes one on the wire (XML to JSON), else stays text."""
     return Num(text) if text.isdigit() and len(text) < 16 and not text.startswith("0") else text
-
-
-def text(value: Any) -> str | None:
-    """A JSON string or whole number as text; null, booleans, lists and 4.5 are None."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    if kind is float and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return None
-
-
-def url(value: str) -> bool:
-    if not value or len(value) > 2048 or _URL_FORBIDDEN.search(value):
-        return False
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and (
-        port is None or 0 < port < 65536)
-
-
-def amount(value: str) -> bool:
-    return bool(_AMOUNT.fullmatch(value)) and 1 <= int(value.split(".")[0]) <= MAX_AMOUNT
 
 
 def required(body: dict[str, Any], name: str, check: Callable[[str], object]) -> str:
