@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.admin.auth import AdminError, guard, read_body
-from emulator.admin.numbers import query_limit
+from emulator.admin.numbers import query_limit, queue_request
 from emulator.admin.views import attempt
 from emulator.daraja.c2b import wire
 from emulator.daraja.c2b.models import Payment, Registration
@@ -138,16 +138,12 @@ async def queue(emu: Emulator, request: Request) -> Response:
     if request.method == "DELETE":
         emu.c2b.queued.clear()
     elif request.method == "POST":
-        data = await read_body(request, emu.settings.max_body_bytes)
-        phone, count = data.get("phone"), data.get("count", 1)
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
-            raise AdminError(400, "count must be a whole number from 1 to 10000")
-        if phone is not None and not isinstance(phone, str):
-            raise AdminError(400, "phone must be a string such as 254708374149")
+        scenario, phone, count = queue_request(
+            await read_body(request, emu.settings.max_body_bytes))
         try:
-            emu.c2b.queue(str(data.get("scenario")), phone, count)
+            emu.c2b.queue(scenario, phone, count)
         except UnknownScenario:
-            raise AdminError(404, f"no C2B scenario named {data.get('scenario')!r}") from None
+            raise AdminError(404, f"no C2B scenario named {scenario!r}") from None
     queued = emu.c2b.queued.items()
     return JSONResponse({"queue": [{"phone": p, "scenarios": list(n)} for p, n in queued if n]})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from emulator.admin.auth import AdminError
 
@@ -48,3 +49,13 @@ def query_limit(text: str | None) -> int:
     if not _ASCII_DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_LIMIT:
         raise AdminError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(text)
+
+
+def queue_request(data: dict[str, Any]) -> tuple[str, str | None, int]:
+    """(scenario, phone or None for any, count) of a queue POST, checked for every family."""
+    phone, count = data.get("phone"), data.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
+        raise AdminError(400, "count must be a whole number from 1 to 10000")
+    if phone is not None and not isinstance(phone, str):
+        raise AdminError(400, "phone must be a string such as 254708374149")
+    return str(data.get("scenario")), phone, count

@@ -23,7 +23,7 @@ from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.faults import listing
 from emulator.admin.faults import routes as fault_routes
 from emulator.admin.inbox import inbox
-from emulator.admin.numbers import number, query_limit
+from emulator.admin.numbers import number, query_limit, queue_request
 from emulator.config import MAX_TIME_SCALE
 from emulator.daraja.stk.models import State
 from emulator.kernel.texts import describe
@@ -195,16 +195,12 @@ async def queue(emu: Emulator, request: Request) -> Response:
     if request.method == "DELETE":
         emu.stk.queued.clear()
     elif request.method == "POST":
-        data = await read_body(request, emu.settings.max_body_bytes)
-        phone, count = data.get("phone"), data.get("count", 1)
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
-            raise AdminError(400, "count must be a whole number from 1 to 10000")
-        if phone is not None and not isinstance(phone, str):
-            raise AdminError(400, "phone must be a string such as 254708374149")
+        scenario, phone, count = queue_request(
+            await read_body(request, emu.settings.max_body_bytes))
         try:
-            emu.stk.queue(str(data.get("scenario")), phone, count)
+            emu.stk.queue(scenario, phone, count)
         except UnknownScenario:
-            raise AdminError(404, f"no outcome scenario named {data.get('scenario')!r}") from None
+            raise AdminError(404, f"no outcome scenario named {scenario!r}") from None
     if request.method != "GET":
         emu.events.publish("queue")
     return _ok(_queue_list(emu))
