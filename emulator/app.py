@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from emulator.admin import routes as admin
 from emulator.admin.auth import AdminError, admin_error
@@ -21,6 +22,7 @@ from emulator.config import Settings
 from emulator.faults import responses as fault_responses
 from emulator.faults.gate import FaultTriggered
 from emulator.kernel.clock import Clock
+from emulator.kernel.direct import DirectRoutes
 from emulator.kernel.errors import DarajaError, InternalError, MethodNotAllowed, ResourceNotFound
 from emulator.kernel.logsafe import escape
 from emulator.wiring import Emulator
@@ -77,6 +79,20 @@ def _handlers(emu: Emulator) -> dict[type[Exception], object]:
     }
 
 
+class EmulatorApp(Starlette):
+    """Starlette, with the hot Daraja endpoints served straight from an exact-path table (see
+    kernel/direct.py); everything else takes Starlette's full path."""
+
+    direct: DirectRoutes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.direct.get(scope)
+        if endpoint is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.direct.serve(endpoint, scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -95,12 +111,15 @@ def create_app(
         yield
         await emulator.aclose()
 
-    app = Starlette(
-        routes=[*emulator.routes(), *admin.routes(emulator)],
-        exception_handlers=_handlers(emulator),  # type: ignore[arg-type]
+    handlers = _handlers(emulator)
+    daraja_routes = emulator.routes()
+    app = EmulatorApp(
+        routes=[*daraja_routes, *admin.routes(emulator)],
+        exception_handlers=handlers,  # type: ignore[arg-type]
         middleware=[Middleware(AdminGuard, settings=settings)],  # Host/CSRF checks, /_emulator
         lifespan=lifespan,
     )
+    app.direct = DirectRoutes(daraja_routes, handlers)
     app.router.redirect_slashes = False  # Daraja answers 404 for a trailing slash, not 307
     app.state.emulator = emulator  # for white-box tests only; no handler reads it
     return app

@@ -167,3 +167,41 @@ def test_body_past_the_drain_bound_is_refused_without_reading_it(
     sock.close()
     assert data.startswith(b"HTTP/1.1 400") and b"400.002.05" in data
     assert elapsed < 2
+
+
+def _get_on(sock: socket.socket) -> bytes:
+    """One keep-alive token request on an open socket; its whole answer."""
+    sock.sendall(b"GET /oauth/v1/generate?grant_type=client_credentials HTTP/1.1\r\nHost: x\r\n"
+                 b"Authorization: Basic azpz\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def test_busy_keep_alive_connection_then_idle(slow_server: EmulatorServer) -> None:
+    """The guard moves its deadline with each answer (one timer per connection, not one per
+    answer): a connection answering for three timeouts stays open, then, idle, closes one
+    timeout after its last answer; a head half sent after answers is closed as well."""
+    sock = _connect(slow_server)
+    start = time.monotonic()
+    answered = 0
+    while time.monotonic() - start < 3 * TIMEOUT:
+        assert _get_on(sock).startswith(b"HTTP/1.1 200"), answered
+        answered += 1
+        time.sleep(TIMEOUT / 5)
+    data, idle = _read_until_closed(sock)
+    sock.close()
+    assert answered >= 10 and data == b"" and TIMEOUT * 0.8 < idle < TIMEOUT + 1.5, idle
+
+    sock = _connect(slow_server)
+    for _ in range(5):
+        assert _get_on(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(TIMEOUT / 5)
+    sock.sendall(b"GET /oauth/v1/generate HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+    data, waited = _read_until_closed(sock)
+    sock.close()
+    assert data == b"" and waited < TIMEOUT + 1.5, waited

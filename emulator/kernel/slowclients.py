@@ -28,8 +28,10 @@ def guarded_protocol(timeout: float) -> type[asyncio.Protocol]:
 
     class Guarded(base):  # type: ignore[misc, valid-type]
         _guard: asyncio.TimerHandle | None = None
-        _guarded_cycle: object = None  # the request cycle current when the timer was armed
-        _body_wait = False  # the timer waits for a body, not a head
+        _guard_at = 0.0  # loop time the timer is set for
+        _deadline = 0.0  # loop time the current wait ends: the timer may be set earlier
+        _guarded_cycle: object = None  # the request cycle current when the deadline was set
+        _body_wait = False  # the deadline waits for a body, not a head
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -46,11 +48,26 @@ def guarded_protocol(timeout: float) -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def _arm(self, seconds: float, *, body: bool) -> None:
-            if self._guard is not None:
-                self._guard.cancel()
+            """Move the deadline; the timer is only replaced when it would fire too late.
+            Answers on a keep-alive connection come far faster than `timeout`, so most only
+            move `_deadline`: a timer per answer (cancel, call_later) cost more than the check
+            the timer makes when it fires."""
+            self._deadline = deadline = self.loop.time() + seconds
             self._guarded_cycle = getattr(self, "cycle", None)
             self._body_wait = body
-            self._guard = self.loop.call_later(seconds, self._expire)
+            if self._guard is None or deadline < self._guard_at:
+                if self._guard is not None:
+                    self._guard.cancel()
+                self._guard_at = deadline
+                self._guard = self.loop.call_at(deadline, self._fire)
+
+        def _fire(self) -> None:
+            self._guard = None
+            if self._deadline - self.loop.time() > 0.01:  # moved since it was set: wait the rest
+                self._guard_at = self._deadline
+                self._guard = self.loop.call_at(self._deadline, self._fire)
+                return
+            self._expire()
 
         def _expire(self) -> None:
             self._guard = None
