@@ -167,3 +167,56 @@ def test_a_parsed_push_shares_what_shops_repeat() -> None:
     assert one == PushRequest("174379", "cGFzcw==", "20260115103000", "CustomerPayBillOnline", 10,
                               "254708374149", "174379", "254708374149", "https://shop.test/cb",
                               "INV-1", "Pay")
+
+
+_USUAL = {
+    "BusinessShortCode": "174379", "Password": "cGFzcw==", "Timestamp": "20260115103000",
+    "TransactionType": "CustomerPayBillOnline", "Amount": 10, "PartyA": "254708374149",
+    "PartyB": "174379", "PhoneNumber": "254708374149", "CallBackURL": "https://shop.test/cb",
+    "AccountReference": "INV-1", "TransactionDesc": "Pay",
+}
+# values near each field's edges: other types, non-ASCII digits, lengths, blanks, bad dates
+_EDGY = st.one_of(
+    st.sampled_from(["", " ", "0", "1234", "12345", "12345678", "123456789", "174379",
+                     "254708374149", "2547083741490", "25470837414", "254208374149",
+                     "254108374149", "２５４７０８３７４１４９", "2547٠8374149", "20260115103000",
+                     "20261315103000", "2026011510300", "CustomerBuyGoodsOnline",
+                     "https://x.test/cb", "http://x.test:0/cb", "https://x.test/{cb}",
+                     "ftp://x.test", "250000", "250001", "1.0", "1.5", " 10", "\u00a0"]),
+    st.integers(-2, 250_002), st.sampled_from([True, False, None, 1.0, 2.5, [], {}]),
+    st.text(max_size=16),
+)
+
+
+@settings(max_examples=600)
+@given(st.dictionaries(st.sampled_from(sorted(_USUAL)), _EDGY, max_size=4),
+       st.sets(st.sampled_from(sorted(_USUAL)), max_size=2), st.booleans())
+def test_the_usual_push_shortcut_agrees_with_the_rules(
+    changes: dict[str, Any], dropped: set[str], require_https: bool
+) -> None:
+    """Whatever the one-pass check accepts, the rule table accepts with the same result; what
+    it passes on, the rules answer (parse_push then raises exactly what they raise)."""
+    body = {k: v for k, v in {**_USUAL, **changes}.items() if k not in dropped}
+    fast = wire._parse_usual_push(body, require_https)
+    try:
+        ruled = wire._parse_push_by_rules(body, require_https)
+    except Exception as exc:  # noqa: BLE001 - compared below
+        assert fast is None, (body, exc)
+        with pytest.raises(type(exc)) as caught:
+            wire.parse_push(body, require_https=require_https)
+        assert str(caught.value) == str(exc)
+        return
+    assert fast is None or fast == ruled
+    assert wire.parse_push(body, require_https=require_https) == ruled
+
+
+@given(st.one_of(st.text(max_size=14), st.sampled_from(["254708374149", "254108374149",
+                                                         "2547083741٤9", "12345", "123456789"])))
+def test_the_shortcut_checks_are_the_patterns(text: str) -> None:
+    from emulator.kernel.formats import MSISDN
+    assert wire._is_msisdn(text) == bool(MSISDN.fullmatch(text))
+    assert wire._is_shortcode(text) == bool(wire._SHORTCODE.fullmatch(text))
+
+
+def test_the_usual_push_takes_the_shortcut() -> None:
+    assert wire._parse_usual_push(dict(_USUAL), False) == wire._parse_push_by_rules(_USUAL, False)

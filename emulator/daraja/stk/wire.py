@@ -203,6 +203,14 @@ def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
 
     What a shop repeats in every push (shortcode, Password, Timestamp, callback URL, account
     reference...) is interned: a pending push holds one copy of each, shared, and its phone."""
+    push = _parse_usual_push(body, require_https)
+    if push is not None:
+        return push
+    return _parse_push_by_rules(body, require_https)
+
+
+def _parse_push_by_rules(body: Any, require_https: bool) -> PushRequest:
+    """parse_push by the rule table: the first failing field in Daraja's order raises."""
     (shortcode, password, timestamp, kind, amount, party_a, party_b, phone, url, reference,
      remarks) = _fields(body, _PUSH_RULES_HTTPS if require_https else _PUSH_RULES)
     return PushRequest(
@@ -217,6 +225,50 @@ def parse_push(body: Any, *, require_https: bool = False) -> PushRequest:
         _intern(url),
         _intern(reference),
         _intern(remarks),
+    )
+
+
+def _is_shortcode(text: str) -> bool:
+    """_SHORTCODE.fullmatch(text), at half its cost: 5 to 8 ASCII digits."""
+    return 5 <= len(text) <= 8 and text.isascii() and text.isdigit()
+
+
+def _is_msisdn(text: str) -> bool:
+    """MSISDN.fullmatch(text), at half its cost: 2547 or 2541 and 8 more ASCII digits."""
+    return len(text) == 12 and text.isascii() and text.isdigit() and text[:4] in _MSISDN_HEADS
+
+
+_MSISDN_HEADS = frozenset({"2547", "2541"})
+
+
+def _parse_usual_push(body: Any, require_https: bool) -> PushRequest | None:
+    """The push almost every shop sends (every field a string, Amount a JSON number, all valid)
+    checked in one pass without the rule table's per-field calls: half its time. Anything else,
+    a failure included, gives None and goes through the rules, which name the failing field;
+    the two agree on every body (tests/test_request_path.py checks it under hypothesis)."""
+    if type(body) is not dict:
+        return None
+    get = body.get
+    shortcode, password, timestamp = get("BusinessShortCode"), get("Password"), get("Timestamp")
+    kind, amount, party_a = get("TransactionType"), get("Amount"), get("PartyA")
+    party_b, phone, url = get("PartyB"), get("PhoneNumber"), get("CallBackURL")
+    reference, remarks = get("AccountReference"), get("TransactionDesc")
+    if not (
+        type(shortcode) is str and type(password) is str and type(timestamp) is str
+        and type(kind) is str and type(amount) is int and type(party_a) is str
+        and type(party_b) is str and type(phone) is str and type(url) is str
+        and type(reference) is str and type(remarks) is str
+        and 1 <= amount <= MAX_AMOUNT and kind in TRANSACTION_TYPES
+        and _is_shortcode(shortcode) and _is_shortcode(party_b)
+        and _is_msisdn(party_a) and _is_msisdn(phone) and is_timestamp(timestamp)
+        and password.strip() and reference.strip() and remarks.strip()
+        and valid_callback_url(url, require_https=require_https)
+    ):
+        return None
+    return PushRequest(
+        _intern(shortcode), _intern(password), _intern(timestamp), _intern(kind), amount,
+        phone if party_a == phone else party_a, _intern(party_b), phone, _intern(url),
+        _intern(reference), _intern(remarks),
     )
 
 
