@@ -52,6 +52,12 @@ class FaultGate:
         credentials = auth.basic(authorization)
         return credentials[0] if credentials else None
 
+    @property
+    def quiet(self) -> bool:
+        """No admin fault and no rate limit: on_arrival would do nothing (the hot paths skip
+        the call, and the coroutine it costs)."""
+        return not self.book.rules and self.book.rate_limit is None
+
     async def on_arrival(
         self, scope: MutableMapping[str, Any] | Request, endpoint: Endpoint
     ) -> None:
@@ -66,25 +72,33 @@ class FaultGate:
         rule = book.take(endpoint, now)
         if rule is not None:
             self._events.publish("faults")  # watchers see the count go down
-            await _apply(rule.kind, rule.seconds, f"admin fault #{rule.id}")
+            await apply(rule.kind, rule.seconds, f"admin fault #{rule.id}")
 
     async def on_subject(
         self, endpoint: Endpoint, phone: str | None, amount: int | None, reference: str
     ) -> None:
         """Fault scenarios, matched by the phone (and amount, account reference) a family read
         leniently from the request; no phone, no match."""
+        fault = self.subject_fault(endpoint, phone, amount, reference)
+        if fault is not None:
+            await apply(*fault)
+
+    def subject_fault(
+        self, endpoint: Endpoint, phone: str | None, amount: int | None, reference: str
+    ) -> tuple[FaultKind, float, str] | None:
+        """What on_subject would apply, if anything: (kind, seconds, why) for `apply`."""
         if phone is None:
-            return
+            return None
         found = self._find(endpoint, phone, amount, reference)
         if found is None:
-            return
+            return None
         name, spec = found
         kind = self.book.for_phone(name, spec, phone)
-        if kind is not None:
-            await _apply(kind, spec.seconds, f"scenario '{name}'")
+        return None if kind is None else (kind, spec.seconds, f"scenario '{name}'")
 
 
-async def _apply(kind: FaultKind, seconds: float, why: str) -> None:
+async def apply(kind: FaultKind, seconds: float, why: str) -> None:
+    """Sleep (a slow fault) or raise FaultTriggered."""
     if kind is FaultKind.SLOW:
         await asyncio.sleep(seconds or DEFAULT_SLOW_SECONDS)
         return

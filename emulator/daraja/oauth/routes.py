@@ -35,7 +35,8 @@ def routes(oauth: OAuthBackend, web: Plumbing, gate: FaultGate) -> list[Route]:
     clock, journal = web.clock, web.log
 
     async def generate(scope: Scope, receive: Receive, send: Send) -> None:
-        await gate.on_arrival(scope, Endpoint.OAUTH)
+        if not gate.quiet:
+            await gate.on_arrival(scope, Endpoint.OAUTH)
         now = clock.now()
         try:
             token = oauth.issue(_authorization(scope), _grant_type(scope), now)

@@ -11,6 +11,7 @@ from emulator.daraja.stk import wire
 from emulator.daraja.stk.lifecycle import StkLifecycle
 from emulator.daraja.stk.rules import StkBackend
 from emulator.faults.gate import FaultGate
+from emulator.faults.gate import apply as apply_fault
 from emulator.faults.model import Endpoint
 from emulator.kernel.web import (
     AsgiEndpoint,
@@ -47,12 +48,15 @@ def routes(
     ) -> tuple[Any, datetime]:
         """What both endpoints do first, in Daraja's order: the gateway's faults, the token,
         the body, then faults matched on it. Returns the body and the request's time."""
-        await gate.on_arrival(scope, endpoint)
+        if not gate.quiet:
+            await gate.on_arrival(scope, endpoint)
         authorization, length, content_type = scope_headers(scope)
         tokens.check(authorization, clock.now())
         body = await read_body_json(scope, receive, web.max_body_bytes, length, content_type,
                                     web.body_timeout)
-        await gate.on_subject(endpoint, *wire.subject(body, endpoint, stk.records.get))
+        fault = gate.subject_fault(endpoint, *wire.subject(body, endpoint, stk.records.get))
+        if fault is not None:
+            await apply_fault(*fault)
         return body, clock.now()  # after the body and the faults: a slow one may have slept
 
     async def process_request(scope: Scope, receive: Receive, send: Send) -> None:
