@@ -53,7 +53,7 @@ def parse_json(raw: bytes) -> Any:
 
 
 def _has_float(value: Any) -> bool:
-    if type(value) is dict and not {type(v) for v in value.values()} & _FLOAT_OR_NESTED:
+    if type(value) is dict and _FLOAT_OR_NESTED.isdisjoint(map(type, value.values())):
         return False  # the usual Daraja body: one flat object of strings and integers
     pending = [value]
     while pending:
@@ -97,7 +97,8 @@ def scope_headers(scope: Scope) -> tuple[str, bytes, bytes]:
 
 def declares_json(content_type: bytes) -> bool:
     """Content-Type application/json (any parameters): Daraja reads no other body as JSON."""
-    return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
+    return content_type == b"application/json" or (
+        content_type.split(b";", 1)[0].strip().lower() == b"application/json")
 
 
 DRAIN_FLOOR = 4 * 1024 * 1024  # bytes an oversized body is read (and dropped) to answer it
