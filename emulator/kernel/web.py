@@ -347,6 +347,7 @@ class RequestLog:
     def __init__(self, clock: Clock, size: int) -> None:
         self._clock = clock
         self.rows: deque[RequestRecord] = deque(maxlen=size)
+        self._plain_paths: set[str] = set()  # paths seen to need no escaping (bounded)
 
     def __call__(self, request: Request, status: int | None, detail: str) -> None:
         """Log a request's answer (status None: no answer was sent, the detail says why)."""
@@ -355,8 +356,11 @@ class RequestLog:
     def add(self, scope: Scope, status: int | None, detail: str, at: datetime) -> None:
         """The same from an ASGI scope, at a time the handler already read."""
         path = scope["path"]
-        if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: let Starlette
-            path = escape(Request(scope).url.path)
+        if path not in self._plain_paths:  # a set lookup for the paths a shop calls
+            if not _PLAIN_PATH.fullmatch(path):  # escaping or a leading // apply: Starlette's
+                path = escape(Request(scope).url.path)
+            elif len(self._plain_paths) < 256:
+                self._plain_paths.add(path)
         if status == 404 and path.startswith("//"):
             detail += "; the path starts with //: does your base URL end with a slash?"
         detail = escape(detail)  # it quotes request data (a CallBackURL, say)
