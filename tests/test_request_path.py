@@ -220,3 +220,22 @@ def test_the_shortcut_checks_are_the_patterns(text: str) -> None:
 
 def test_the_usual_push_takes_the_shortcut() -> None:
     assert wire._parse_usual_push(dict(_USUAL), False) == wire._parse_push_by_rules(_USUAL, False)
+
+
+@given(st.integers(1, 250_000), st.one_of(st.integers(0, 2**31), st.text(max_size=8)),
+       st.text(max_size=40), st.booleans())
+def test_callback_bytes_are_the_stdlibs(amount: int, code: int | str, desc: str,
+                                        balance: bool) -> None:
+    """orjson with a fragment for the Amount writes what the stdlib path wrote, byte for byte,
+    non-ASCII and control characters in a scenario's ResultDesc included."""
+    items: list[dict[str, Any]] = [{"Name": "Amount", "Value": wire._Amount(amount)},
+                                   {"Name": "MpesaReceiptNumber", "Value": "TLA1B2C3D4"}]
+    if balance:
+        items.append({"Name": "Balance"})
+    items += [{"Name": "TransactionDate", "Value": 20261202143512},
+              {"Name": "PhoneNumber", "Value": 254708374149}]
+    payload = {"Body": {"stkCallback": {
+        "MerchantRequestID": "6e86-45dd-91ac-fd5d4178ab52", "CheckoutRequestID": "ws_CO_1",
+        "ResultCode": code, "ResultDesc": desc, "CallbackMetadata": {"Item": items}}}}
+    assert wire.encode_callback(payload) == wire._encode_callback_stdlib(payload)
+    assert b'"Value":%d.00' % amount in wire.encode_callback(payload)
