@@ -288,6 +288,29 @@ def test_balance_and_c2b_pay(run: Run) -> None:
     assert "c2b:timeout" in run("scenarios")[1]
 
 
+def _paid(run: Run, shortcode: str, phone: str) -> str:
+    code, out, err = run("c2b-pay", shortcode, phone, "5")
+    assert code == 0, err
+    return out.split(":")[0]
+
+
+def test_c2b_payments_filters_by_phone_and_shortcode(run: Run) -> None:
+    mine = _paid(run, "600101", "254722000701")
+    other_phone = _paid(run, "600101", "254722000702")
+    other_code = _paid(run, "600102", "254722000701")
+    code, out, _ = run("c2b-payments", "--phone", "254722000701")
+    assert code == 0 and mine in out and other_code in out and other_phone not in out
+    out = run("c2b-payments", "--shortcode", "600101")[1]
+    assert mine in out and other_phone in out and other_code not in out
+    out = run("c2b-payments", "--phone", "254722000701", "--shortcode", "600101")[1]
+    assert mine in out and other_phone not in out and other_code not in out
+    assert len(run("c2b-payments", "--limit", "1")[1].splitlines()) == 2  # header and one row
+    code, out, _ = run("c2b-payments", "--shortcode", "600101", "--json")
+    assert code == 0 and {p["trans_id"] for p in json.loads(out)} == {mine, other_phone}
+    assert run("c2b-payments", "--phone", "254722000709")[1] == (
+        "no C2B payments from 254722000709\n")
+
+
 def test_serve_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"], {})

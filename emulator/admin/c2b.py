@@ -5,6 +5,7 @@ validation and confirmation attempt, a payment started by QA, and queued C2B sce
 from __future__ import annotations
 
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from starlette.requests import Request
@@ -76,9 +77,10 @@ async def payments(emu: Emulator, request: Request) -> Response:
     q = request.query_params
     limit = query_limit(q.get("limit"))
     phone, shortcode = q.get("phone"), q.get("shortcode")
-    rows = [payment_view(p, detail=False) for p in reversed(list(emu.c2b.payments))
-            if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode)]
-    return JSONResponse({"payments": rows[:limit]})
+    found = (p for p in reversed(list(emu.c2b.payments))
+             if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode))
+    rows = [payment_view(p, detail=False) for p in islice(found, limit)]
+    return JSONResponse({"payments": rows})
 
 
 async def payment(emu: Emulator, request: Request) -> Response:

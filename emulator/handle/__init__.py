@@ -210,8 +210,12 @@ class EmulatorHandle(InitiatorControls):
         body = {"shortcode": shortcode, "phone": phone, "amount": amount, "bill_ref": bill_ref}
         return self.admin("POST", "/c2b/pay", json=body)
 
-    def c2b_payments(self, phone: str | None = None) -> list[dict[str, Any]]:
-        params = {"phone": phone} if phone else {}
+    def c2b_payments(
+        self, phone: str | None = None, shortcode: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """C2B payments, newest first: from one phone, into one shortcode, the newest `limit`."""
+        params = {k: str(v) for k, v in (("phone", phone), ("shortcode", shortcode),
+                                         ("limit", limit)) if v}
         return self.admin("GET", "/c2b/payments", params=params)["payments"]
 
     def c2b_payment(self, trans_id: str) -> dict[str, Any]:
