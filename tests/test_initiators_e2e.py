@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from emulator import EmulatorServer
 from tests.c2b_receiver import MerchantReceiver
-from tests.helpers import CallbackReceiver, Daraja
+from tests.helpers import CallbackReceiver, Daraja, password
 from tests.initiator_client import call, params, raw_for, results, wait_result
 
 ACK_KEYS = ["OriginatorConversationID", "ConversationID", "ResponseCode", "ResponseDescription"]
@@ -179,6 +180,43 @@ def test_reversal_of_a_c2b_payment(daraja: Daraja, receiver: CallbackReceiver) -
     wrong = call(daraja, receiver, "reversal", TransactionID=paid["trans_id"],
                  RecieverIdentifierType=None, ReceiverIdentifierType="11")
     assert wrong.json()["errorMessage"] == "Bad Request - Invalid RecieverIdentifierType"
+
+
+def test_a_reversed_stk_payment_reads_reversed_in_the_c2b_view(
+    daraja: Daraja, receiver: CallbackReceiver, server: EmulatorServer
+) -> None:
+    code, phone = "600994", "254708374149"
+    emu = server.emulator
+    emu.stk._merchants = {**emu.stk._merchants, code: "passkey"}  # white-box: a passkey
+    merchant = MerchantReceiver()
+    try:
+        r = daraja.http.post("/mpesa/c2b/v1/registerurl", headers=daraja.auth(), json={
+            "ShortCode": code, "ResponseType": "Completed",
+            "ConfirmationURL": merchant.url("/confirm")})
+        assert r.status_code == 200, r.text
+        ts = "20260115103000"
+        push = daraja.push(phone, Amount=25, BusinessShortCode=code, PartyB=code,
+                           Password=password(ts, code, "passkey"), Timestamp=ts)
+        [callback] = receiver.wait(push.json()["CheckoutRequestID"])
+        receipt = next(i["Value"] for i in callback["Body"]["stkCallback"]["CallbackMetadata"]
+                       ["Item"] if i["Name"] == "MpesaReceiptNumber")
+        merchant.wait("/confirm", trans_id=receipt)
+        assert daraja.admin("GET", f"/c2b/payments/{receipt}")["state"] == "completed"
+        ack = call(daraja, receiver, "reversal", TransactionID=receipt, ReceiverParty=code,
+                   Amount=25)
+        [result] = wait_result(receiver, ack.json()["ConversationID"])
+        assert result["ResultCode"] == 0
+        view = daraja.admin("GET", f"/c2b/payments/{receipt}")
+        assert (view["state"], view["reversed_by"]) == ("reversed", result["TransactionID"])
+        assert view["timeline"][-1]["event"] == (
+            f"reversed by {result['TransactionID']}: KES 25.00 back to {phone}")
+        [row] = daraja.admin("GET", f"/c2b/payments?shortcode={code}")["payments"]
+        assert (row["state"], row["reversed_by"]) == ("reversed", result["TransactionID"])
+        [entry] = [e for e in daraja.admin("GET", f"/ledger/entries?shortcode={code}")["entries"]
+                   if e["kind"] == "reversal"]
+        assert entry["receipt"] == result["TransactionID"]
+    finally:
+        merchant.close()
 
 
 def test_b2b_paybill_confirms_to_the_payee(daraja: Daraja, receiver: CallbackReceiver) -> None:

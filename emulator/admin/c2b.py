@@ -16,9 +16,9 @@ from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit, queue_request
 from emulator.admin.views import attempt
 from emulator.daraja.c2b import wire
-from emulator.daraja.c2b.models import Payment, Registration
+from emulator.daraja.c2b.models import Payment, Registration, State
 from emulator.kernel.errors import BadRequest
-from emulator.ledger.models import Kind
+from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario
 from emulator.wiring import Emulator
@@ -31,12 +31,22 @@ def registration_view(r: Registration) -> dict[str, Any]:
             "registered_at": r.registered_at.isoformat()}
 
 
-def payment_view(p: Payment, detail: bool = True) -> dict[str, Any]:
+def reversal_of(emu: Emulator, p: Payment) -> Entry | None:
+    """The ledger entry that gave a completed payment back (Reversal API), if any: C2B keeps
+    no such state of its own, the ledger is where the reversal is booked."""
+    return emu.ledger.reversal(p.trans_id) if p.state is State.COMPLETED else None
+
+
+def payment_view(p: Payment, detail: bool = True, reversal: Entry | None = None) -> dict[str, Any]:
+    """A payment as the admin API shows it; with its `reversal` it reads `reversed`."""
     view: dict[str, Any] = {
         "trans_id": p.trans_id, "originator_conversation_id": p.originator_id or None,
         "origin": p.origin, "shortcode": p.shortcode,
         "transaction_type": "Buy Goods" if p.till else "Pay Bill", "phone": p.phone,
-        "amount": p.amount, "bill_ref": p.bill_ref, "state": p.state.value,
+        "amount": p.amount, "bill_ref": p.bill_ref,
+        "state": "reversed" if reversal else p.state.value,
+        "reversed_by": reversal.receipt if reversal else None,
+        "reversed_at": reversal.at.isoformat() if reversal else None,
         "scenario": p.scenario or None, "outcome": p.outcome or None,
         "created_at": p.created_at.isoformat(),
         "completed_at": p.completed_at.isoformat() if p.completed_at else None,
@@ -47,6 +57,10 @@ def payment_view(p: Payment, detail: bool = True) -> dict[str, Any]:
     if detail:
         view["registration"] = registration_view(p.registration) if p.registration else None
         view["timeline"] = [{"at": at.isoformat(), "event": note} for at, note in p.timeline]
+        if reversal:
+            view["timeline"].append({"at": reversal.at.isoformat(), "event": (
+                f"reversed by {reversal.receipt}: KES {shillings(reversal.amount)} back to "
+                f"{reversal.phone}")})
         view["validation_attempts"] = [attempt(a) for a in p.validations]
         view["confirmation_attempts"] = [attempt(a) for a in p.confirmations]
     return view
@@ -79,7 +93,9 @@ async def payments(emu: Emulator, request: Request) -> Response:
     phone, shortcode = q.get("phone"), q.get("shortcode")
     found = (p for p in reversed(list(emu.c2b.payments))
              if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode))
-    rows = [payment_view(p, detail=False) for p in islice(found, limit)]
+    reversals = emu.ledger.reversals()
+    rows = [payment_view(p, detail=False, reversal=reversals.get(p.trans_id))
+            for p in islice(found, limit)]
     return JSONResponse({"payments": rows})
 
 
@@ -89,7 +105,7 @@ async def payment(emu: Emulator, request: Request) -> Response:
     found = emu.c2b.payments.get(trans_id)
     if found is None:
         raise AdminError(404, f"no C2B payment {trans_id}")
-    return JSONResponse(payment_view(found))
+    return JSONResponse(payment_view(found, reversal=reversal_of(emu, found)))
 
 
 ORIGINS = ("admin", "phone")  # who started a QA payment: a script, or the dashboard's phone

@@ -240,7 +240,7 @@ class EmulatorHandle(InitiatorControls):
         deadline = time.monotonic() + timeout
         while True:
             p = self.c2b_payment(trans_id)
-            if p["state"] in ("rejected", "failed") or (
+            if p["state"] in ("rejected", "failed", "reversed") or (
                 p["state"] == "completed" and (p["confirmations"] or not p["registration"]
                                                or p["scenario"] == "c2b-confirmation-lost")):
                 return p
