@@ -154,6 +154,20 @@ def test_account_balance_reads_the_ledger(daraja: Daraja, receiver: CallbackRece
     assert "Utility Account|KES|1000000.00|1000000.00|0.00|0.00" in p["AccountBalance"]
 
 
+@pytest.mark.parametrize("shortcode", ["600995", "5212399"])  # a paybill, a till
+def test_the_admin_balance_string_is_what_account_balance_sends(
+    daraja: Daraja, receiver: CallbackReceiver, server: EmulatorServer, shortcode: str
+) -> None:
+    server.emulator.ledger.till("5212399")  # white-box: a till (a sandbox code is a paybill)
+    daraja.admin("PUT", f"/ledger/businesses/{shortcode}",
+                 json={"account": "Merchant Account", "balance": "7"})
+    ack = call(daraja, receiver, "balance", PartyA=shortcode)
+    [result] = wait_result(receiver, ack.json()["ConversationID"])
+    view = daraja.admin("GET", f"/ledger/businesses/{shortcode}")
+    assert view["balance_string"] == params(result)["AccountBalance"]
+    assert len(view["accounts"]) == 6  # the ledger's every account, reported or not
+
+
 def test_reversal_of_a_c2b_payment(daraja: Daraja, receiver: CallbackReceiver) -> None:
     paid = daraja.admin("POST", "/c2b/pay", json={"shortcode": "600992", "phone":
                                                   "254708374149", "amount": 40})
