@@ -311,6 +311,24 @@ def test_c2b_payments_filters_by_phone_and_shortcode(run: Run) -> None:
         "no C2B payments from 254722000709\n")
 
 
+@pytest.mark.parametrize(("phone", "amount", "reason"), [
+    ("254722000777", "x", "amount must be a whole number of shillings from 1 to 250000, "
+     "got 'x'"),
+    ("254722000777", "0", "amount must be a whole number of shillings from 1 to 250000, "
+     "got '0'"),
+    ("254722000777", "12.50", "amount must be a whole number of shillings from 1 to 250000, "
+     "got '12.50'"),
+    ("0708374149", "10", "phone must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got "
+     "'0708374149' (write it as 254708374149)"),
+    ("+254708374149", "10", "phone must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got "
+     "'+254708374149' (without the +)"),
+])
+def test_c2b_pay_says_what_is_wrong_and_what_is_expected(
+    run: Run, phone: str, amount: str, reason: str
+) -> None:
+    assert run("c2b-pay", "600100", phone, amount) == (1, "", f"daraja-emulator: {reason}\n")
+
+
 def test_serve_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"], {})

@@ -17,7 +17,10 @@ from emulator.admin.numbers import query_limit, queue_request
 from emulator.admin.views import attempt
 from emulator.daraja.c2b import wire
 from emulator.daraja.c2b.models import Payment, Registration, State
+from emulator.daraja.stk.wire import _msisdn_why as msisdn_why
+from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
+from emulator.kernel.fields import MAX_AMOUNT
 from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario
@@ -109,8 +112,23 @@ async def payment(emu: Emulator, request: Request) -> Response:
 
 
 ORIGINS = ("admin", "phone")  # who started a QA payment: a script, or the dashboard's phone
-_FIELDS = {"Msisdn": "phone", "Amount": "amount", "BillRefNumber": "bill_ref",
-           "CommandID": "command_id", "ShortCode": "shortcode"}
+_EXPECTED = {  # maps simulate's field -> the admin field's name and what it must be
+    "Amount": ("amount", f"a whole number of shillings from 1 to {MAX_AMOUNT}"),
+    "BillRefNumber": ("bill_ref", "at most 100 characters"),
+    "CommandID": ("command_id", "CustomerPayBillOnline or CustomerBuyGoodsOnline"),
+    "ShortCode": ("shortcode", "5 to 8 digits"),
+}
+
+
+def _why(field: str, value: object) -> str:
+    """What is wrong with a field of a QA payment, what it must be, and what came."""
+    if field == "Msisdn":
+        text = fields.text(value)
+        if text is None:
+            return f"phone must be a string such as 254708374149, got {value!r:.40}"
+        return msisdn_why("phone")(text)  # STK's wording and hint (07... -> 2547...)
+    name, expected = _EXPECTED.get(field, (field, "valid"))
+    return f"{name} must be {expected}, got {value!r:.40}"
 
 
 def start_payment(
@@ -133,7 +151,7 @@ def start_payment(
         if exc.field == "CommandID" and command is not None:
             raise AdminError(400, f"{shortcode} is a {business.kind.value}: {command} does not "
                              "fit it") from None
-        raise AdminError(400, f"invalid {_FIELDS.get(exc.field, exc.field)}") from None
+        raise AdminError(400, _why(exc.field, body.get(exc.field))) from None
     emu.c2b_lifecycle.started(p)
     return p
 

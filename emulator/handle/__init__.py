@@ -204,9 +204,10 @@ class EmulatorHandle(InitiatorControls):
         return self.admin("GET", "/ledger/entries", params=params)["entries"]
 
     def c2b_pay(
-        self, shortcode: str, phone: str, amount: int, bill_ref: str | None = None
+        self, shortcode: str, phone: str, amount: int | str, bill_ref: str | None = None
     ) -> dict[str, Any]:
-        """A customer pays a shortcode (as C2B simulate does); returns the payment."""
+        """A customer pays a shortcode (as C2B simulate does); returns the payment. `amount`
+        is whole shillings, a number or its text ("10"); AdminAPIError says what is wrong."""
         body = {"shortcode": shortcode, "phone": phone, "amount": amount, "bill_ref": bill_ref}
         return self.admin("POST", "/c2b/pay", json=body)
 

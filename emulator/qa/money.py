@@ -24,7 +24,7 @@ def _balance_args(p: argparse.ArgumentParser) -> None:
 def _c2b_pay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("shortcode", metavar="SHORTCODE")
     p.add_argument("phone", metavar="PHONE")
-    p.add_argument("amount", type=int, metavar="KES")
+    p.add_argument("amount", metavar="KES", help="whole shillings, 1 to 250000")
     p.add_argument("--ref", metavar="ACCOUNT", help="BillRefNumber (the account number)")
 
 
