@@ -67,6 +67,18 @@ def test_scenarios_shows_a_fault_scenario_as_its_fault(run: Run) -> None:
     assert any(line.startswith("fault:KIND: ") for line in lines)
 
 
+def test_scenarios_shows_c2b_and_initiator_scenarios_as_what_they_do(run: Run) -> None:
+    rows = {line.split()[0]: line.split() for line in run("scenarios")[1].splitlines()
+            if line.startswith("  ")}
+    assert rows["c2b-slow"] == ["c2b-slow", "c2b:answer", "20-40s", "once", "254711000004"]
+    assert rows["c2b-confirmation-lost"][1:4] == ["c2b:answer", "0s", "never"]
+    assert rows["initiator-result-lost"] == ["initiator-result-lost", "initiator:0", "1-3s",
+                                             "never", "-"]
+    assert rows["b2c-initiator-invalid"] == ["b2c-initiator-invalid", "b2c:2001", "1-3s",
+                                             "once", "254712002001"]
+    assert not any("INITIATOR" in row or "C2B" in row for row in rows.values())
+
+
 def test_default_changes_what_unmatched_pushes_do(
     run: Run, daraja: Daraja, receiver: CallbackReceiver
 ) -> None:
