@@ -137,6 +137,24 @@ def test_default_scenario_at_runtime(daraja: Daraja, receiver: CallbackReceiver)
     assert daraja.http.put("/_emulator/scenarios/default", json={"name": "x"}).status_code == 404
 
 
+def test_scenarios_say_what_each_kind_does(daraja: Daraja) -> None:
+    found = {s["name"]: s for s in daraja.admin("GET", "/scenarios")["scenarios"]}
+    shown = {name: (s["kind"], s["result_code"], s["delay"], s["callback"])
+             for name, s in found.items()}
+    assert shown["cancelled"] == ("stk", 1032, [5.0, 15.0], "once")
+    assert shown["c2b-slow"] == ("c2b", None, [20.0, 40.0], "once")
+    assert shown["c2b-confirmation-lost"][3] == "never"
+    assert shown["initiator-result-lost"] == ("initiator", 0, [1.0, 3.0], "never")
+    assert shown["b2c-initiator-invalid"] == ("initiator", 2001, [1.0, 3.0], "once")
+    assert shown["fault-slow"] == ("fault", None, None, None)
+    assert found["initiator-invalid"]["result_desc"] == "The initiator information is invalid."
+    assert found["b2c-initiator-invalid"]["initiator"] == {
+        "result_code": 2001, "result_desc": "The initiator information is invalid.",
+        "result": "once", "delay": [1.0, 3.0], "duplicate_gap": 1.0, "apis": ["b2c"]}
+    assert found["c2b-slow"]["c2b"]["validation"] == "answer"
+    assert found["cancelled"]["c2b"] is None and found["cancelled"]["initiator"] is None
+
+
 def test_reload_keeps_old_set_on_error(receiver: CallbackReceiver, tmp_path: Path) -> None:
     (tmp_path / "mine.yaml").write_text("name: mine\nresult_code: 1032\ndelay: 1\n")
     with EmulatorServer(Settings(time_scale=0, scenario_dirs=(tmp_path,))) as server, \

@@ -229,6 +229,8 @@ def test_a_customer_short_of_money_pays_nothing(shop: Daraja, merchant: Merchant
     p = payment(shop, simulate(shop, shortcode="600991", phone="254722000111", amount=10)
                 .json()["OriginatorCoversationID"])
     assert p["state"] == "failed" and merchant.posts == []
+    assert p["outcome"] == ("the customer's balance is too small: M-PESA refuses the payment "
+                            "itself, before any validation POST, and nobody is told")
 
 
 def test_qa_pays_through_the_admin_api(shop: Daraja, merchant: MerchantReceiver) -> None:

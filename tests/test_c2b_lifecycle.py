@@ -119,3 +119,23 @@ def test_a_twice_confirmation_comes_after_its_gap_and_reset_cancels() -> None:
         assert later.state is State.PENDING and len(posts.posts) == 2
 
     asyncio.run(main())
+
+
+def test_a_wallet_emptied_while_the_validation_is_out_fails_after_it() -> None:
+    async def main() -> None:
+        clock, backend, life, posts, validations = make()
+        p = pay(backend, life, clock)
+        answer = validations.post
+
+        async def emptying(url: str, body: bytes, label: str = "") -> Attempt:
+            backend.ledger.set_customer_balance(p.phone, 0)  # spent elsewhere meanwhile
+            return await answer(url, body, label)
+
+        validations.post = emptying  # type: ignore[method-assign]
+        clock.advance(3.01)
+        await settle()
+        assert p.state is State.FAILED and len(validations.posts) == 1 and posts.posts == []
+        assert p.outcome == ("the customer's balance is too small by the time the validation "
+                             "was answered: the money cannot move, and nobody is told")
+
+    asyncio.run(main())

@@ -221,6 +221,9 @@ def test_the_default_scenario_selector_changes_the_next_push(
         phone = "254712345678"  # matches no scenario: the default decides
         before = d.push(phone)
         assert result_code(receiver, before) == 0
+        choices = d.page.get_by_label("Default scenario").locator("option").all_text_contents()
+        assert "cancelled: ResultCode 1032" in choices  # STK outcomes only: no C2B, initiator
+        assert not [c for c in choices if c.startswith(("c2b-", "initiator-", "b2c-"))]
         d.page.get_by_label("Default scenario").select_option("insufficient-balance")
         eventually(lambda: d.daraja.admin("GET", "/scenarios")["default"] == "insufficient-balance")
         expect(d.page.locator("#default-help")).to_contain_text("too little money")

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from emulator import EmulatorServer
 from tests.c2b_receiver import MerchantReceiver
-from tests.helpers import CallbackReceiver, Daraja
+from tests.helpers import CallbackReceiver, Daraja, password
 from tests.initiator_client import call, params, raw_for, results, wait_result
 
 ACK_KEYS = ["OriginatorConversationID", "ConversationID", "ResponseCode", "ResponseDescription"]
@@ -153,6 +154,20 @@ def test_account_balance_reads_the_ledger(daraja: Daraja, receiver: CallbackRece
     assert "Utility Account|KES|1000000.00|1000000.00|0.00|0.00" in p["AccountBalance"]
 
 
+@pytest.mark.parametrize("shortcode", ["600995", "5212399"])  # a paybill, a till
+def test_the_admin_balance_string_is_what_account_balance_sends(
+    daraja: Daraja, receiver: CallbackReceiver, server: EmulatorServer, shortcode: str
+) -> None:
+    server.emulator.ledger.till("5212399")  # white-box: a till (a sandbox code is a paybill)
+    daraja.admin("PUT", f"/ledger/businesses/{shortcode}",
+                 json={"account": "Merchant Account", "balance": "7"})
+    ack = call(daraja, receiver, "balance", PartyA=shortcode)
+    [result] = wait_result(receiver, ack.json()["ConversationID"])
+    view = daraja.admin("GET", f"/ledger/businesses/{shortcode}")
+    assert view["balance_string"] == params(result)["AccountBalance"]
+    assert len(view["accounts"]) == 6  # the ledger's every account, reported or not
+
+
 def test_reversal_of_a_c2b_payment(daraja: Daraja, receiver: CallbackReceiver) -> None:
     paid = daraja.admin("POST", "/c2b/pay", json={"shortcode": "600992", "phone":
                                                   "254708374149", "amount": 40})
@@ -179,6 +194,43 @@ def test_reversal_of_a_c2b_payment(daraja: Daraja, receiver: CallbackReceiver) -
     wrong = call(daraja, receiver, "reversal", TransactionID=paid["trans_id"],
                  RecieverIdentifierType=None, ReceiverIdentifierType="11")
     assert wrong.json()["errorMessage"] == "Bad Request - Invalid RecieverIdentifierType"
+
+
+def test_a_reversed_stk_payment_reads_reversed_in_the_c2b_view(
+    daraja: Daraja, receiver: CallbackReceiver, server: EmulatorServer
+) -> None:
+    code, phone = "600994", "254708374149"
+    emu = server.emulator
+    emu.stk._merchants = {**emu.stk._merchants, code: "passkey"}  # white-box: a passkey
+    merchant = MerchantReceiver()
+    try:
+        r = daraja.http.post("/mpesa/c2b/v1/registerurl", headers=daraja.auth(), json={
+            "ShortCode": code, "ResponseType": "Completed",
+            "ConfirmationURL": merchant.url("/confirm")})
+        assert r.status_code == 200, r.text
+        ts = "20260115103000"
+        push = daraja.push(phone, Amount=25, BusinessShortCode=code, PartyB=code,
+                           Password=password(ts, code, "passkey"), Timestamp=ts)
+        [callback] = receiver.wait(push.json()["CheckoutRequestID"])
+        receipt = next(i["Value"] for i in callback["Body"]["stkCallback"]["CallbackMetadata"]
+                       ["Item"] if i["Name"] == "MpesaReceiptNumber")
+        merchant.wait("/confirm", trans_id=receipt)
+        assert daraja.admin("GET", f"/c2b/payments/{receipt}")["state"] == "completed"
+        ack = call(daraja, receiver, "reversal", TransactionID=receipt, ReceiverParty=code,
+                   Amount=25)
+        [result] = wait_result(receiver, ack.json()["ConversationID"])
+        assert result["ResultCode"] == 0
+        view = daraja.admin("GET", f"/c2b/payments/{receipt}")
+        assert (view["state"], view["reversed_by"]) == ("reversed", result["TransactionID"])
+        assert view["timeline"][-1]["event"] == (
+            f"reversed by {result['TransactionID']}: KES 25.00 back to {phone}")
+        [row] = daraja.admin("GET", f"/c2b/payments?shortcode={code}")["payments"]
+        assert (row["state"], row["reversed_by"]) == ("reversed", result["TransactionID"])
+        [entry] = [e for e in daraja.admin("GET", f"/ledger/entries?shortcode={code}")["entries"]
+                   if e["kind"] == "reversal"]
+        assert entry["receipt"] == result["TransactionID"]
+    finally:
+        merchant.close()
 
 
 def test_b2b_paybill_confirms_to_the_payee(daraja: Daraja, receiver: CallbackReceiver) -> None:

@@ -67,6 +67,18 @@ def test_scenarios_shows_a_fault_scenario_as_its_fault(run: Run) -> None:
     assert any(line.startswith("fault:KIND: ") for line in lines)
 
 
+def test_scenarios_shows_c2b_and_initiator_scenarios_as_what_they_do(run: Run) -> None:
+    rows = {line.split()[0]: line.split() for line in run("scenarios")[1].splitlines()
+            if line.startswith("  ")}
+    assert rows["c2b-slow"] == ["c2b-slow", "c2b:answer", "20-40s", "once", "254711000004"]
+    assert rows["c2b-confirmation-lost"][1:4] == ["c2b:answer", "0s", "never"]
+    assert rows["initiator-result-lost"] == ["initiator-result-lost", "initiator:0", "1-3s",
+                                             "never", "-"]
+    assert rows["b2c-initiator-invalid"] == ["b2c-initiator-invalid", "b2c:2001", "1-3s",
+                                             "once", "254712002001"]
+    assert not any("INITIATOR" in row or "C2B" in row for row in rows.values())
+
+
 def test_default_changes_what_unmatched_pushes_do(
     run: Run, daraja: Daraja, receiver: CallbackReceiver
 ) -> None:
@@ -286,6 +298,47 @@ def test_balance_and_c2b_pay(run: Run) -> None:
     code, out, _ = run("c2b-payments")
     assert "600100" in out and "completed" in out
     assert "c2b:timeout" in run("scenarios")[1]
+
+
+def _paid(run: Run, shortcode: str, phone: str) -> str:
+    code, out, err = run("c2b-pay", shortcode, phone, "5")
+    assert code == 0, err
+    return out.split(":")[0]
+
+
+def test_c2b_payments_filters_by_phone_and_shortcode(run: Run) -> None:
+    mine = _paid(run, "600101", "254722000701")
+    other_phone = _paid(run, "600101", "254722000702")
+    other_code = _paid(run, "600102", "254722000701")
+    code, out, _ = run("c2b-payments", "--phone", "254722000701")
+    assert code == 0 and mine in out and other_code in out and other_phone not in out
+    out = run("c2b-payments", "--shortcode", "600101")[1]
+    assert mine in out and other_phone in out and other_code not in out
+    out = run("c2b-payments", "--phone", "254722000701", "--shortcode", "600101")[1]
+    assert mine in out and other_phone not in out and other_code not in out
+    assert len(run("c2b-payments", "--limit", "1")[1].splitlines()) == 2  # header and one row
+    code, out, _ = run("c2b-payments", "--shortcode", "600101", "--json")
+    assert code == 0 and {p["trans_id"] for p in json.loads(out)} == {mine, other_phone}
+    assert run("c2b-payments", "--phone", "254722000709")[1] == (
+        "no C2B payments from 254722000709\n")
+
+
+@pytest.mark.parametrize(("phone", "amount", "reason"), [
+    ("254722000777", "x", "amount must be a whole number of shillings from 1 to 250000, "
+     "got 'x'"),
+    ("254722000777", "0", "amount must be a whole number of shillings from 1 to 250000, "
+     "got '0'"),
+    ("254722000777", "12.50", "amount must be a whole number of shillings from 1 to 250000, "
+     "got '12.50'"),
+    ("0708374149", "10", "phone must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got "
+     "'0708374149' (write it as 254708374149)"),
+    ("+254708374149", "10", "phone must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got "
+     "'+254708374149' (without the +)"),
+])
+def test_c2b_pay_says_what_is_wrong_and_what_is_expected(
+    run: Run, phone: str, amount: str, reason: str
+) -> None:
+    assert run("c2b-pay", "600100", phone, amount) == (1, "", f"daraja-emulator: {reason}\n")
 
 
 def test_serve_help_names_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:

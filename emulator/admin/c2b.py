@@ -5,6 +5,7 @@ validation and confirmation attempt, a payment started by QA, and queued C2B sce
 from __future__ import annotations
 
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from starlette.requests import Request
@@ -15,9 +16,12 @@ from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit, queue_request
 from emulator.admin.views import attempt
 from emulator.daraja.c2b import wire
-from emulator.daraja.c2b.models import Payment, Registration
+from emulator.daraja.c2b.models import Payment, Registration, State
+from emulator.daraja.stk.wire import _msisdn_why as msisdn_why
+from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
-from emulator.ledger.models import Kind
+from emulator.kernel.fields import MAX_AMOUNT
+from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario
 from emulator.wiring import Emulator
@@ -30,12 +34,22 @@ def registration_view(r: Registration) -> dict[str, Any]:
             "registered_at": r.registered_at.isoformat()}
 
 
-def payment_view(p: Payment, detail: bool = True) -> dict[str, Any]:
+def reversal_of(emu: Emulator, p: Payment) -> Entry | None:
+    """The ledger entry that gave a completed payment back (Reversal API), if any: C2B keeps
+    no such state of its own, the ledger is where the reversal is booked."""
+    return emu.ledger.reversal(p.trans_id) if p.state is State.COMPLETED else None
+
+
+def payment_view(p: Payment, detail: bool = True, reversal: Entry | None = None) -> dict[str, Any]:
+    """A payment as the admin API shows it; with its `reversal` it reads `reversed`."""
     view: dict[str, Any] = {
         "trans_id": p.trans_id, "originator_conversation_id": p.originator_id or None,
         "origin": p.origin, "shortcode": p.shortcode,
         "transaction_type": "Buy Goods" if p.till else "Pay Bill", "phone": p.phone,
-        "amount": p.amount, "bill_ref": p.bill_ref, "state": p.state.value,
+        "amount": p.amount, "bill_ref": p.bill_ref,
+        "state": "reversed" if reversal else p.state.value,
+        "reversed_by": reversal.receipt if reversal else None,
+        "reversed_at": reversal.at.isoformat() if reversal else None,
         "scenario": p.scenario or None, "outcome": p.outcome or None,
         "created_at": p.created_at.isoformat(),
         "completed_at": p.completed_at.isoformat() if p.completed_at else None,
@@ -46,6 +60,10 @@ def payment_view(p: Payment, detail: bool = True) -> dict[str, Any]:
     if detail:
         view["registration"] = registration_view(p.registration) if p.registration else None
         view["timeline"] = [{"at": at.isoformat(), "event": note} for at, note in p.timeline]
+        if reversal:
+            view["timeline"].append({"at": reversal.at.isoformat(), "event": (
+                f"reversed by {reversal.receipt}: KES {shillings(reversal.amount)} back to "
+                f"{reversal.phone}")})
         view["validation_attempts"] = [attempt(a) for a in p.validations]
         view["confirmation_attempts"] = [attempt(a) for a in p.confirmations]
     return view
@@ -76,9 +94,12 @@ async def payments(emu: Emulator, request: Request) -> Response:
     q = request.query_params
     limit = query_limit(q.get("limit"))
     phone, shortcode = q.get("phone"), q.get("shortcode")
-    rows = [payment_view(p, detail=False) for p in reversed(list(emu.c2b.payments))
-            if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode)]
-    return JSONResponse({"payments": rows[:limit]})
+    found = (p for p in reversed(list(emu.c2b.payments))
+             if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode))
+    reversals = emu.ledger.reversals()
+    rows = [payment_view(p, detail=False, reversal=reversals.get(p.trans_id))
+            for p in islice(found, limit)]
+    return JSONResponse({"payments": rows})
 
 
 async def payment(emu: Emulator, request: Request) -> Response:
@@ -87,12 +108,27 @@ async def payment(emu: Emulator, request: Request) -> Response:
     found = emu.c2b.payments.get(trans_id)
     if found is None:
         raise AdminError(404, f"no C2B payment {trans_id}")
-    return JSONResponse(payment_view(found))
+    return JSONResponse(payment_view(found, reversal=reversal_of(emu, found)))
 
 
 ORIGINS = ("admin", "phone")  # who started a QA payment: a script, or the dashboard's phone
-_FIELDS = {"Msisdn": "phone", "Amount": "amount", "BillRefNumber": "bill_ref",
-           "CommandID": "command_id", "ShortCode": "shortcode"}
+_EXPECTED = {  # maps simulate's field -> the admin field's name and what it must be
+    "Amount": ("amount", f"a whole number of shillings from 1 to {MAX_AMOUNT}"),
+    "BillRefNumber": ("bill_ref", "at most 100 characters"),
+    "CommandID": ("command_id", "CustomerPayBillOnline or CustomerBuyGoodsOnline"),
+    "ShortCode": ("shortcode", "5 to 8 digits"),
+}
+
+
+def _why(field: str, value: object) -> str:
+    """What is wrong with a field of a QA payment, what it must be, and what came."""
+    if field == "Msisdn":
+        text = fields.text(value)
+        if text is None:
+            return f"phone must be a string such as 254708374149, got {value!r:.40}"
+        return msisdn_why("phone")(text)  # STK's wording and hint (07... -> 2547...)
+    name, expected = _EXPECTED.get(field, (field, "valid"))
+    return f"{name} must be {expected}, got {value!r:.40}"
 
 
 def start_payment(
@@ -115,7 +151,7 @@ def start_payment(
         if exc.field == "CommandID" and command is not None:
             raise AdminError(400, f"{shortcode} is a {business.kind.value}: {command} does not "
                              "fit it") from None
-        raise AdminError(400, f"invalid {_FIELDS.get(exc.field, exc.field)}") from None
+        raise AdminError(400, _why(exc.field, body.get(exc.field))) from None
     emu.c2b_lifecycle.started(p)
     return p
 

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit
+from emulator.daraja.balance.rules import account_balance
 from emulator.ledger.book import LedgerError
 from emulator.ledger.models import Account, Business, Customer, Entry
 from emulator.ledger.money import cents, shillings
@@ -26,10 +27,10 @@ def business_view(b: Business) -> dict[str, Any]:
         "shortcode": b.shortcode,
         "kind": b.kind.value,
         "name": b.name,
-        "accounts": {a.value: shillings(v) for a, v in b.balances.items()},
-        # Account Balance's pipe format: name|currency|total|available|reserved|uncleared
-        "balance_string": "&".join(f"{a.value}|KES|{shillings(v)}|{shillings(v)}|0.00|0.00"
-                                   for a, v in b.balances.items()),
+        "accounts": {a.value: shillings(v) for a, v in b.balances.items()},  # all six, kept
+        # exactly the AccountBalance an Account Balance result would carry now: the accounts
+        # of the business's kind (a paybill's has no Merchant, a till's no Float)
+        "balance_string": account_balance(b),
     }
 
 

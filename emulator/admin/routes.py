@@ -257,7 +257,10 @@ def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, 
         return listing(emu)
     if kind == "c2b":  # a C2B payment changed: its summary (the dashboard's balances follow)
         payment = emu.c2b.payments.get(checkout_id or "")
-        return None if payment is None else c2b_admin.payment_view(payment, detail=False)
+        if payment is None:
+            return None
+        return c2b_admin.payment_view(payment, detail=False,
+                                      reversal=c2b_admin.reversal_of(emu, payment))
     if kind == "qr":
         code = emu.qr.codes.get(checkout_id or "")
         return None if code is None else qr_admin.qr_view(emu, code)

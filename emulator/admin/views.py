@@ -8,8 +8,9 @@ from typing import Any
 
 from emulator.daraja.stk.models import Transaction
 from emulator.daraja.stk.rules import prompt_text
+from emulator.kernel import texts
 from emulator.kernel.delivery import Attempt
-from emulator.scenario.model import Scenario
+from emulator.scenario.model import Delay, Scenario
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -76,15 +77,37 @@ def detail(txn: Transaction, due_in: float | None = None) -> dict[str, Any]:
     }
 
 
+def _span(delay: Delay) -> list[float]:
+    return [delay.low, delay.high]
+
+
+def _does(s: Scenario) -> tuple[str, int | str | None, str | None, list[float] | None,
+                                 str | None]:
+    """(kind, result code, result text, delay, how the notice travels) in the terms of each
+    kind: an STK outcome's callback, a C2B payment's confirmation, an initiator request's
+    Result POST; a fault has none of them (its requests fail, nothing is scheduled)."""
+    if s.fault is not None:
+        return "fault", None, None, None, None
+    if s.c2b is not None:
+        return "c2b", None, None, _span(s.c2b.delay), s.c2b.confirmation.value
+    if s.initiator is not None:
+        i = s.initiator
+        desc = i.result_desc or texts.describe_initiator(i.result_code)
+        return "initiator", i.result_code, desc, _span(i.delay), i.result.value
+    return "stk", s.result_code, s.result_desc, _span(s.delay), s.callback.value
+
+
 def scenario(s: Scenario, default: bool) -> dict[str, Any]:
     m = s.match
+    kind, code, desc, delay, callback = _does(s)
     return {
         "name": s.name,
+        "kind": kind,
         "description": s.description,
-        "result_code": s.result_code,
-        "result_desc": s.result_desc,
-        "delay": [s.delay.low, s.delay.high],
-        "callback": s.callback.value,
+        "result_code": code,
+        "result_desc": desc,
+        "delay": delay,
+        "callback": callback,
         "manual": s.manual,
         "default": default,
         "match": {
@@ -97,5 +120,9 @@ def scenario(s: Scenario, default: bool) -> dict[str, Any]:
         "fault": s.fault.kind.value if s.fault else None,
         "c2b": None if s.c2b is None else {
             "validation": s.c2b.validation.value, "confirmation": s.c2b.confirmation.value,
-            "delay": [s.c2b.delay.low, s.c2b.delay.high], "duplicate_gap": s.c2b.duplicate_gap},
+            "delay": _span(s.c2b.delay), "duplicate_gap": s.c2b.duplicate_gap},
+        "initiator": None if s.initiator is None else {
+            "result_code": s.initiator.result_code, "result_desc": desc,
+            "result": s.initiator.result.value, "delay": _span(s.initiator.delay),
+            "duplicate_gap": s.initiator.duplicate_gap, "apis": sorted(s.initiator.apis)},
     }

@@ -204,14 +204,19 @@ class EmulatorHandle(InitiatorControls):
         return self.admin("GET", "/ledger/entries", params=params)["entries"]
 
     def c2b_pay(
-        self, shortcode: str, phone: str, amount: int, bill_ref: str | None = None
+        self, shortcode: str, phone: str, amount: int | str, bill_ref: str | None = None
     ) -> dict[str, Any]:
-        """A customer pays a shortcode (as C2B simulate does); returns the payment."""
+        """A customer pays a shortcode (as C2B simulate does); returns the payment. `amount`
+        is whole shillings, a number or its text ("10"); AdminAPIError says what is wrong."""
         body = {"shortcode": shortcode, "phone": phone, "amount": amount, "bill_ref": bill_ref}
         return self.admin("POST", "/c2b/pay", json=body)
 
-    def c2b_payments(self, phone: str | None = None) -> list[dict[str, Any]]:
-        params = {"phone": phone} if phone else {}
+    def c2b_payments(
+        self, phone: str | None = None, shortcode: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """C2B payments, newest first: from one phone, into one shortcode, the newest `limit`."""
+        params = {k: str(v) for k, v in (("phone", phone), ("shortcode", shortcode),
+                                         ("limit", limit)) if v}
         return self.admin("GET", "/c2b/payments", params=params)["payments"]
 
     def c2b_payment(self, trans_id: str) -> dict[str, Any]:
@@ -236,7 +241,7 @@ class EmulatorHandle(InitiatorControls):
         deadline = time.monotonic() + timeout
         while True:
             p = self.c2b_payment(trans_id)
-            if p["state"] in ("rejected", "failed") or (
+            if p["state"] in ("rejected", "failed", "reversed") or (
                 p["state"] == "completed" and (p["confirmations"] or not p["registration"]
                                                or p["scenario"] == "c2b-confirmation-lost")):
                 return p

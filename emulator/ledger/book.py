@@ -201,8 +201,17 @@ class Ledger:
 
     def reversal_of(self, receipt: str) -> str | None:
         """The receipt of the reversal of `receipt`, if it was reversed."""
-        return next((e.receipt for e in self.entries
+        found = self.reversal(receipt)
+        return None if found is None else found.receipt
+
+    def reversal(self, receipt: str) -> Entry | None:
+        """The entry that reversed `receipt`, if one did (and is still kept)."""
+        return next((e for e in self.entries
                      if e.kind == "reversal" and e.original == receipt), None)
+
+    def reversals(self) -> dict[str, Entry]:
+        """Maps a reversed receipt -> the entry that reversed it, for every reversal kept."""
+        return {e.original: e for e in self.entries if e.kind == "reversal"}
 
     def by_originator(self, originator_id: str) -> Entry | None:
         """The entry a request with this OriginatorConversationID made, if any."""

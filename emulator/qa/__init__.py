@@ -166,12 +166,20 @@ def cmd_scenarios(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) ->
         out,
     )
     print("* default: used for pushes no other scenario matches", file=out)
-    print(
-        "fault:KIND: requests that match fail as KIND, no outcome of their own"
-        " (fault:slow: the normal answer, late)",
-        file=out,
-    )
+    for line in SCENARIO_LEGEND:
+        print(line, file=out)
     return 0
+
+
+SCENARIO_LEGEND = (
+    "fault:KIND: requests that match fail as KIND, no outcome of their own"
+    " (fault:slow: the normal answer, late)",
+    "c2b:answer|timeout: a C2B payment (payer's phone): your validation answer decides, or it"
+    " counts as unanswered; CALLBACK is its confirmation",
+    "initiator:CODE (or b2c:CODE, ...): how a B2C, B2B, Reversal, Transaction Status or Account"
+    " Balance request ends; CALLBACK is its Result POST",
+)
+_ALL_APIS = ["b2b", "b2c", "balance", "reversal", "txstatus"]
 
 
 def _scenario_row(s: dict[str, Any]) -> list[str]:
@@ -183,6 +191,10 @@ def _scenario_row(s: dict[str, Any]) -> list[str]:
         c2b = s["c2b"]
         return [name, f"c2b:{c2b['validation']}", _delay(c2b["delay"]), c2b["confirmation"],
                 phones]
+    if s.get("initiator"):  # an initiator scenario: its result code and its Result POST
+        i = s["initiator"]
+        apis = "initiator" if i["apis"] == _ALL_APIS else ",".join(i["apis"])
+        return [name, f"{apis}:{i['result_code']}", _delay(i["delay"]), i["result"], phones]
     delay = "manual" if s["manual"] else _delay(s["delay"])
     return [name, str(s["result_code"]), delay, s["callback"], phones]
 

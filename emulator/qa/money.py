@@ -4,6 +4,7 @@ from the STK subcommands in qa/__init__.py, which merges SUBCOMMANDS into its ow
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from typing import TextIO
 
@@ -23,8 +24,15 @@ def _balance_args(p: argparse.ArgumentParser) -> None:
 def _c2b_pay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("shortcode", metavar="SHORTCODE")
     p.add_argument("phone", metavar="PHONE")
-    p.add_argument("amount", type=int, metavar="KES")
+    p.add_argument("amount", metavar="KES", help="whole shillings, 1 to 250000")
     p.add_argument("--ref", metavar="ACCOUNT", help="BillRefNumber (the account number)")
+
+
+def _c2b_payments_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--phone", metavar="P", help="only payments from this MSISDN")
+    p.add_argument("--shortcode", metavar="SHORTCODE", help="only payments into this shortcode")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="newest N (default 50)")
+    p.add_argument("--json", action="store_true", help="print the admin API's JSON")
 
 
 def cmd_balance(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
@@ -53,18 +61,19 @@ def cmd_c2b_pay(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> i
 
 
 def cmd_c2b_payments(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
+    found = emu.c2b_payments(args.phone, args.shortcode, args.limit)
     rows = [[p["trans_id"], clock(p["created_at"]), p["phone"], p["shortcode"],
              str(p["amount"]), p["state"], str(p["validations"]), str(p["confirmations"])]
-            for p in emu.c2b_payments()]
-    if rows:
+            for p in found]
+    if args.json:
+        print(json.dumps(found, indent=2), file=out)
+    elif rows:
         table(["TRANS ID", "AT", "PHONE", "SHORTCODE", "KES", "STATE", "VAL", "CONF"], rows, out)
     else:
-        print("no C2B payments", file=out)
+        which = "".join(f" {word} {value}" for word, value in
+                        (("from", args.phone), ("into", args.shortcode)) if value)
+        print(f"no C2B payments{which}", file=out)
     return 0
-
-
-def _no_args(p: argparse.ArgumentParser) -> None:
-    pass
 
 
 SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None]]] = {
@@ -72,5 +81,6 @@ SUBCOMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], N
                 _balance_args),
     "c2b-pay": (cmd_c2b_pay, "a customer pays a shortcode (C2B): validation and confirmation "
                 "follow", _c2b_pay_args),
-    "c2b-payments": (cmd_c2b_payments, "list C2B payments, newest first", _no_args),
+    "c2b-payments": (cmd_c2b_payments, "list C2B payments, newest first (from a phone, into a "
+                     "shortcode)", _c2b_payments_args),
 }

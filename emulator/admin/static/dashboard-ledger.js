@@ -11,7 +11,7 @@
   const PHONE = /^254[17][0-9]{8}$/;
   const STATES = {
     pending: "Pending", validating: "Asking the shop (validation)", completed: "✓ Completed",
-    rejected: "✗ Rejected by the shop", failed: "✗ Failed",
+    rejected: "✗ Rejected by the shop", failed: "✗ Failed", reversed: "↩ Reversed (money back)",
   };
 
   // Run `fn` once after a burst of calls (events come in bursts: a payment, then its entry).

@@ -365,7 +365,8 @@
   // ---------------------------------------------------------------- scenarios and queue
 
   function showScenarios(data) {
-    scenarios = data.scenarios.filter((s) => !s.fault); // fault scenarios never end a push
+    // only STK outcomes end a push: fault, C2B and initiator scenarios have other jobs
+    scenarios = data.scenarios.filter((s) => s.kind === "stk");
     const options = () =>
       scenarios.map((s) =>
         h("option", { value: s.name },

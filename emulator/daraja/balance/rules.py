@@ -12,13 +12,19 @@ from emulator.kernel.errors import BadRequest
 from emulator.kernel.ids import IdSource
 from emulator.kernel.texts import INITIATOR_LOCKED_ERROR, INTERNAL_QUEUE_URL
 from emulator.ledger.book import Ledger
-from emulator.ledger.models import Account, Kind
+from emulator.ledger.models import Account, Business, Kind
 
 A = Account
 ACCOUNTS = {  # maps shortcode type -> the accounts Account Balance lists, in order
     Kind.PAYBILL: (A.WORKING, A.FLOAT, A.UTILITY, A.CHARGES_PAID, A.SETTLEMENT),
     Kind.TILL: (A.WORKING, A.UTILITY, A.CHARGES_PAID, A.MERCHANT, A.SETTLEMENT),
 }
+
+
+def account_balance(business: Business) -> str:
+    """The `AccountBalance` value a result carries for this business now: its kind's accounts,
+    pipe strings joined by `&`."""
+    return parties.balances(business, ACCOUNTS[business.kind])
 
 
 class BalanceApi:
@@ -37,8 +43,8 @@ class BalanceApi:
     def settle(self, job: Job, now: datetime) -> Settled:
         business = self.ledger.business(job.fields["PartyA"])
         assert business is not None
-        text = parties.balances(business, ACCOUNTS[business.kind])
-        parameters: list[Item] = [("ActionType", "AccountBalance"), ("AccountBalance", text),
+        parameters: list[Item] = [("ActionType", "AccountBalance"),
+                                  ("AccountBalance", account_balance(business)),
                                   ("BOCompletedTime", stamp(now))]
         return Settled(0, self.ids.placeholder_receipt(now), parameters,
                        f"balances of {business.shortcode}")

@@ -118,10 +118,13 @@ class C2BBackend:
         self.queued.setdefault(phone, deque()).extend([scenario] * count)
 
     def funded(self, p: Payment, now: datetime) -> bool:
-        """Before Daraja asks anyone: a wallet too small fails the payment."""
+        """Before Daraja asks anyone: a wallet too small fails the payment. The docs' order
+        (CustomerToBusiness, "How it works"): M-PESA checks the request itself, then asks the
+        merchant if external validation is on; no capture shows a short wallet either way."""
         if self.ledger.can_pay(p.phone, p.amount * 100):
             return True
-        self._end(p, State.FAILED, now, "the customer's balance is too small")
+        self._end(p, State.FAILED, now, "the customer's balance is too small: M-PESA refuses "
+                  "the payment itself, before any validation POST, and nobody is told")
         return False
 
     def validating(self, p: Payment, now: datetime) -> None:
@@ -151,7 +154,9 @@ class C2BBackend:
                                     reference=p.bill_ref, till=p.till,
                                     originator_id=p.originator_id)
         except InsufficientFunds:
-            self._end(p, State.FAILED, now, "the customer's balance is too small")
+            when = " by the time the validation was answered" if p.validations else ""
+            self._end(p, State.FAILED, now, f"the customer's balance is too small{when}: the "
+                      "money cannot move, and nobody is told")
             return False
         p.org_balance = entry.business_balance
         self._end(p, State.COMPLETED, now, f"completed: {why}")
