@@ -17,10 +17,10 @@ from emulator.admin.numbers import query_limit, queue_request
 from emulator.admin.views import attempt
 from emulator.daraja.c2b import wire
 from emulator.daraja.c2b.models import Payment, Registration, State
-from emulator.daraja.stk.wire import _msisdn_why as msisdn_why
 from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
 from emulator.kernel.fields import MAX_AMOUNT
+from emulator.kernel.formats import msisdn_why
 from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario
@@ -126,7 +126,7 @@ def _why(field: str, value: object) -> str:
         text = fields.text(value)
         if text is None:
             return f"phone must be a string such as 254708374149, got {value!r:.40}"
-        return msisdn_why("phone")(text)  # STK's wording and hint (07... -> 2547...)
+        return msisdn_why("phone", text)  # STK's wording and hint (07... -> 2547...)
     name, expected = _EXPECTED.get(field, (field, "valid"))
     return f"{name} must be {expected}, got {value!r:.40}"
 

@@ -12,7 +12,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from emulator.faults.model import UNMATCHABLE, Endpoint, FaultKind, FaultSpec
-from emulator.kernel.formats import LOCAL_MSISDN, MSISDN
+from emulator.kernel.formats import MSISDN, msisdn_hint
 from emulator.kernel.texts import describe, describe_initiator
 from emulator.scenario import nodes
 from emulator.scenario.model import (
@@ -32,7 +32,6 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 PHONE_RE = MSISDN  # the one definition, ASCII digits only
 _STRING_CODE_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _INT_RE = re.compile(r"[+-]?\d+")
-_LOCAL_PHONE_RE = LOCAL_MSISDN
 
 
 
@@ -104,9 +103,7 @@ def _phone(f: nodes.File, node: Node, path: str) -> str:
     value = f.value(node, path, "a 12-digit phone number")
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
     if text is None or not PHONE_RE.fullmatch(text):
-        hint = ""
-        if text is not None and _LOCAL_PHONE_RE.fullmatch(text):
-            hint = f" (write it as 254{text[1:]})"
+        hint = "" if text is None else msisdn_hint(text)
         f.fail(
             node,
             path,

@@ -22,7 +22,7 @@ from emulator.daraja.stk.models import PushRequest, QueryRequest, Transaction
 from emulator.faults.model import Endpoint
 from emulator.kernel.clock import eat
 from emulator.kernel.errors import BadRequest
-from emulator.kernel.formats import MSISDN, is_timestamp
+from emulator.kernel.formats import MSISDN, is_timestamp, msisdn_why
 from emulator.kernel.texts import (
     ACCEPTED,
     PENDING_QUERY_CODE,
@@ -94,15 +94,7 @@ def _shown(value: Any) -> str:
 
 
 def _msisdn_why(field: str) -> Callable[[str], str]:
-    def why(text: str) -> str:
-        hint = ""
-        if len(text) == 10 and text.isdigit() and text[:2] in ("07", "01"):
-            hint = f" (write it as 254{text[1:]})"
-        elif text.startswith("+254"):
-            hint = " (without the +)"
-        return f"{field} must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got {_shown(text)}{hint}"
-
-    return why
+    return functools.partial(msisdn_why, field)
 
 
 def _url_why(require_https: bool) -> Callable[[str], str]:
