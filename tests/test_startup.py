@@ -1,0 +1,52 @@
+"""`daraja-emulator` imports only what serving needs: what only a rarer request, a flag or the
+fallback stack uses is imported when first used (docs/performance.md, "where start-up goes")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_durability import free_port
+
+pytestmark = pytest.mark.slow  # a process of its own
+
+# Starts `python -m emulator ARGS`, waits for the first 200 on the health path, then prints the
+# names of the modules the process has loaded (a raw socket: the probe itself imports nothing).
+PROBE = """
+import os, runpy, socket, sys, threading, time
+
+def probe(port):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /_emulator/health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
+                if s.recv(20).startswith(b"HTTP/1.1 200"):
+                    print(" ".join(sorted(sys.modules)), flush=True)
+                    os._exit(0)
+        except OSError:
+            time.sleep(0.05)
+    os._exit(3)
+
+threading.Thread(target=probe, args=(int(sys.argv[1]),), daemon=True).start()
+sys.argv = ["emulator", "--port", sys.argv[1], "--log-level", "warning", *sys.argv[2:]]
+runpy.run_module("emulator", run_name="__main__", alter_sys=True)
+"""
+
+
+def served_modules(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, str(free_port()), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def roots(modules: set[str]) -> set[str]:
+    return {name.partition(".")[0] for name in modules}
+
+
+def test_serving_imports_no_fallback_parser() -> None:
+    loaded = roots(served_modules())
+    assert "h11" not in loaded  # the callback client's parser where httptools is missing
