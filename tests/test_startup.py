@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,13 @@ def roots(modules: set[str]) -> set[str]:
     return {name.partition(".")[0] for name in modules}
 
 
-def test_serving_imports_no_fallback_parser() -> None:
+def test_serving_imports_only_what_serving_needs() -> None:
     loaded = roots(served_modules())
     assert "h11" not in loaded  # the callback client's parser where httptools is missing
+    assert "segno" not in loaded  # Dynamic QR's image: made on the first code
+    assert "sqlite3" not in loaded  # the --state file
+
+
+def test_a_state_file_loads_sqlite(tmp_path: Path) -> None:
+    loaded = roots(served_modules("--state", str(tmp_path / "state.db")))
+    assert "sqlite3" in loaded
