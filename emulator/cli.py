@@ -14,10 +14,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
 from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -176,9 +179,35 @@ def warn_if_exposed(settings: Settings) -> None:
 
 
 def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
-    import uvicorn
-
     from emulator import gcpolicy
+
+    with gcpolicy.paused():  # start-up builds what the process keeps: nothing to collect
+        import uvicorn
+
+        from emulator.kernel.slowclients import server_limits
+
+        started = _start(argv, env)
+        if isinstance(started, int):
+            return started
+        gcpolicy.apply()
+    settings, app, ssl_options = started
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        log_config=None,
+        **server_limits(settings.body_timeout),  # slow or idle clients are timed out
+        **ssl_options,  # type: ignore[arg-type]
+    )
+    return 0
+
+
+def _start(
+    argv: Sequence[str], env: Mapping[str, str]
+) -> tuple[Settings, Starlette, dict[str, str]] | int:
+    """Settings, the app and TLS options, or the exit status when they cannot be had."""
     from emulator.app import create_app
     from emulator.configfile import ConfigFileError
     from emulator.kernel.persistence import StateFileError
@@ -219,20 +248,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         server_stack(),
     )
     warn_if_exposed(settings)
-    gcpolicy.apply()
-    from emulator.kernel.slowclients import server_limits
-
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        log_config=None,
-        **server_limits(settings.body_timeout),  # slow or idle clients are timed out
-        **ssl_options,  # type: ignore[arg-type]
-    )
-    return 0
+    return settings, app, ssl_options
 
 
 def _file_errors(dirs: Sequence[Path]) -> list[Exception]:

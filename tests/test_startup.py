@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from emulator import gcpolicy
 from tests.test_durability import free_port
 
 pytestmark = pytest.mark.slow  # a process of its own
 
 # Starts `python -m emulator ARGS`, waits for the first 200 on the health path, then prints the
-# names of the modules the process has loaded (a raw socket: the probe itself imports nothing).
+# names of the modules the process has loaded (a raw socket: the probe itself imports nothing)
+# and, on a second line, its collector's state.
 PROBE = """
-import os, runpy, socket, sys, threading, time
+import gc, os, runpy, socket, sys, threading, time
 
 def probe(port):
     deadline = time.monotonic() + 30
@@ -25,7 +27,8 @@ def probe(port):
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(b"GET /_emulator/health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
                 if s.recv(20).startswith(b"HTTP/1.1 200"):
-                    print(" ".join(sorted(sys.modules)), flush=True)
+                    print(" ".join(sorted(sys.modules)))
+                    print(gc.isenabled(), *gc.get_threshold(), gc.get_freeze_count(), flush=True)
                     os._exit(0)
         except OSError:
             time.sleep(0.05)
@@ -37,11 +40,17 @@ runpy.run_module("emulator", run_name="__main__", alter_sys=True)
 """
 
 
-def served_modules(*args: str) -> set[str]:
+def served(*args: str) -> tuple[set[str], list[str]]:
+    """The modules a served emulator has loaded, and its collector's state."""
     done = subprocess.run([sys.executable, "-c", PROBE, str(free_port()), *args],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    return set(done.stdout.split())
+    modules, collector = done.stdout.splitlines()
+    return set(modules.split()), collector.split()
+
+
+def served_modules(*args: str) -> set[str]:
+    return served(*args)[0]
 
 
 def roots(modules: set[str]) -> set[str]:
@@ -58,3 +67,9 @@ def test_serving_imports_only_what_serving_needs() -> None:
 def test_a_state_file_loads_sqlite(tmp_path: Path) -> None:
     loaded = roots(served_modules("--state", str(tmp_path / "state.db")))
     assert "sqlite3" in loaded
+
+
+def test_the_collector_runs_again_after_start_up_with_start_up_frozen() -> None:
+    enabled, *thresholds, frozen = served()[1]
+    assert enabled == "True" and tuple(map(int, thresholds)) == gcpolicy.THRESHOLDS
+    assert int(frozen) > 10_000  # modules, app and scenarios: never walked again
