@@ -198,6 +198,12 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         log_level=settings.log_level,
         access_log=False,
         log_config=None,
+        # what "auto" would find out, said: an ASGI 3 app with a lifespan and no websockets
+        # (the dashboard's live feed is server-sent events); "auto" would import websockets or
+        # wsproto where installed, some 40-55 ms of start-up for websockets
+        interface="asgi3",
+        lifespan="on",
+        ws="none",
         **server_limits(settings.body_timeout),  # slow or idle clients are timed out
         **ssl_options,  # type: ignore[arg-type]
     )

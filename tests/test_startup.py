@@ -58,10 +58,13 @@ def roots(modules: set[str]) -> set[str]:
 
 
 def test_serving_imports_only_what_serving_needs() -> None:
-    loaded = roots(served_modules())
+    modules = served_modules()
+    loaded = roots(modules)
     assert "h11" not in loaded  # the callback client's parser where httptools is missing
     assert "segno" not in loaded  # Dynamic QR's image: made on the first code
     assert "sqlite3" not in loaded  # the --state file
+    assert not {"websockets", "wsproto"} & loaded  # never served: ws="none"
+    assert "uvicorn.protocols.websockets.auto" not in modules
 
 
 def test_a_state_file_loads_sqlite(tmp_path: Path) -> None:
