@@ -140,10 +140,14 @@ def configure_logging(level: str) -> None:
 
 
 def tls_options(settings: Settings) -> dict[str, str]:
-    """uvicorn's ssl_* options for --tls, making the CA and certificate on first use."""
-    from emulator.tls import ensure_tls, server_names
+    """uvicorn's ssl_* options for --tls, making the CA and certificate on first use; a
+    ValueError when they cannot be made (the `cryptography` package missing)."""
+    from emulator.tls import TlsUnavailable, ensure_tls, server_names  # only with --tls
 
-    files = ensure_tls(settings.tls_dir, server_names(settings.host))
+    try:
+        files = ensure_tls(settings.tls_dir, server_names(settings.host))
+    except TlsUnavailable as exc:
+        raise ValueError(str(exc)) from None
     logging.getLogger("emulator").info(
         "TLS: clients must trust the CA %s (SSL_CERT_FILE / REQUESTS_CA_BUNDLE; "
         "with the public CAs as well: %s)",
@@ -219,7 +223,6 @@ def _start(
     from emulator.kernel.persistence import StateFileError
     from emulator.scenario.engine import UnknownScenario
     from emulator.scenario.loader import ScenarioError
-    from emulator.tls import TlsUnavailable
 
     args = serve_parser(env).parse_args(argv)  # a blank --admin-token is refused here
     if args.admin_token is None and env.get("DARAJA_ADMIN_TOKEN") is not None:
@@ -231,13 +234,14 @@ def _start(
         settings = settings_from(args)
         app = create_app(settings)
         ssl_options = tls_options(settings) if settings.tls else {}
-    except (ScenarioError, ConfigFileError, TlsUnavailable, StateFileError) as exc:
+    except (ScenarioError, ConfigFileError, StateFileError) as exc:
         print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     except UnknownScenario as exc:
         print(f"daraja-emulator: unknown default scenario {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # Settings refusing a combination no single flag's parser sees
+    except ValueError as exc:  # Settings refusing a combination no single flag's parser sees,
+        # or --tls without the package it needs
         print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     emu = app.state.emulator

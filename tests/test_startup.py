@@ -64,6 +64,7 @@ def test_serving_imports_only_what_serving_needs() -> None:
     assert "segno" not in loaded  # Dynamic QR's image: made on the first code
     assert "sqlite3" not in loaded  # the --state file
     assert not {"websockets", "wsproto"} & loaded  # never served: ws="none"
+    assert "emulator.tls" not in modules and "cryptography" not in loaded  # --tls only
     assert "uvicorn.protocols.websockets.auto" not in modules
 
 
