@@ -65,6 +65,8 @@ def test_serving_imports_only_what_serving_needs() -> None:
     assert "sqlite3" not in loaded  # the --state file
     assert not {"websockets", "wsproto"} & loaded  # never served: ws="none"
     assert "emulator.tls" not in modules and "cryptography" not in loaded  # --tls only
+    assert "faker" not in loaded  # customers' names: faker is loaded for the first one
+    assert "httpx" not in loaded and "emulator.qa" not in modules  # the subcommands' client
     assert "uvicorn.protocols.websockets.auto" not in modules
 
 
