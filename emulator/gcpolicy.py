@@ -9,10 +9,10 @@ start-up built and collecting the youngest generation every 10,000 allocations b
 about 2 µs a push, with young collections of a few milliseconds.
 
 Start-up itself runs without collections (`paused`): imports, scenarios and the app are kept for
-the life of the process, so the 70-80 collections they triggered (about 20 ms of `serve`, one of
-them a full one) found almost nothing to free, and `apply` freezes without collecting first: a
-collection there took 17-20 ms to free 200-800 objects (under 200 KiB: argparse's parser, the
-help formatter, closures of the loaders), which now stay in the frozen generation for ever.
+the life of the process, so the 60-odd young collections they triggered in `serve` (17-21 ms)
+found almost nothing to free, and `apply` freezes without collecting first: a full collection
+there took 17-20 ms to free 200-800 objects (under 200 KiB: argparse's parser, the help
+formatter, closures of the loaders), which now stay in the frozen generation for ever.
 
 Only `daraja-emulator` itself calls these: an emulator started inside another process (the
 pytest plugin, `EmulatorServer`) leaves that process's collector alone.
