@@ -8,8 +8,9 @@
 Everything runs on 127.0.0.1: the emulator (`python -m emulator`, via bench/servers.py, which only
 fixes uvicorn's loop and HTTP parser), a bare Starlette app on uvicorn + uvloop + httptools (the
 framework's ceiling, the same fast one for every stack), a fast callback receiver, and Debian's
-`wrk` as the load generator. Each phase is bounded in time; every process started here is stopped
-here, also on failure.
+`wrk` as the load generator. Start-up is timed beside the bare app's and a peer mock's,
+daraja-mock 1.0.5 (Flask), found on PATH or given with --peer-mock. Each phase is bounded in
+time; every process started here is stopped here, also on failure.
 """
 
 from __future__ import annotations
@@ -92,6 +93,45 @@ class PhaseError(Exception):
     pass
 
 
+PEER_INSTALL = (
+    "pip install daraja-mock==1.0.5 into a venv of its own, then give --peer-mock "
+    "VENV/bin/daraja-mock (or put it on PATH)"
+)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another Daraja mock whose start-up the emulator's is timed against."""
+
+    path: str  # its executable
+    label: str  # its name and version, for the table
+    health: str = "/health"  # the path that answers 200 once it serves
+
+
+def find_peer(given: str | None) -> Peer | None:
+    """daraja-mock from --peer-mock, else from PATH; None when neither has it."""
+    path = given or shutil.which("daraja-mock")
+    if path is None:
+        return None
+    if not os.access(path, os.X_OK):
+        raise SystemExit(f"bench: --peer-mock {path}: not an executable file")
+    version = peer_version(path)
+    label = f"daraja-mock {version} (Flask)" if version else "daraja-mock (Flask, version unknown)"
+    return Peer(path, label)
+
+
+def peer_version(path: str) -> str:
+    """The version installed in the venv the executable sits in ("" if it sits in none)."""
+    python = Path(path).parent / "python"
+    code = "import importlib.metadata as m; print(m.version('daraja-mock'))"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(
+            [str(python), "-c", code], capture_output=True, text=True, timeout=30, check=True
+        )
+        return done.stdout.strip()
+    return ""
+
+
 # ----------------------------------------------------------------------------- processes
 
 
@@ -105,12 +145,16 @@ class Processes:
 
     def start(self, name: str, args: list[str], module: str = "") -> subprocess.Popen[bytes]:
         """bench/servers.py with `args`, or `python -m module args` when a module is named."""
+        command = ["-m", module] if module else [str(SERVERS)]
+        return self.spawn(name, [sys.executable, *command, *args])
+
+    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        """Any program; its output goes to a log of its own."""
         self._n += 1
         log_path = self.tmp / f"{self._n:02d}-{name}.log"
-        command = ["-m", module] if module else [str(SERVERS)]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, *command, *args],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -234,14 +278,16 @@ async def call(
         await conn.close()
 
 
-async def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
-    """Poll GET /_emulator/health every 5 ms; the monotonic time it first answered 200."""
+async def wait_healthy(
+    port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0, path: str = "/_emulator/health"
+) -> float:
+    """Poll GET `path` every 5 ms; the monotonic time it first answered 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise PhaseError(f"process exited with {proc.returncode}:\n{log_tail(proc)}")
         try:
-            status, _ = await call(port, "GET", "/_emulator/health")
+            status, _ = await call(port, "GET", path)
             if status == 200:
                 return time.monotonic()
         except (OSError, asyncio.IncompleteReadError):
@@ -440,8 +486,10 @@ class Bench:
         tmp: Path,
         have_wrk: bool,
         ceiling_stack: Stack = FAST_STACK,
+        peer: Peer | None = None,
     ) -> None:
         self.p = profile
+        self.peer = peer
         self.stacks = stacks
         self.ceiling_stack = ceiling_stack
         self.tmp = tmp
@@ -569,26 +617,70 @@ class Bench:
 
     # -- phases
 
+    def launches(self, stack: Stack) -> dict[str, tuple[list[str], str]]:
+        """What the start-up phase launches, each as (argv with {port}, health path)."""
+        args = ["--port", "{port}", "--log-level", "warning"]
+        if stack is FAST_STACK:  # what a user runs: no launcher, uvicorn picks the stack
+            emulator = [sys.executable, "-m", "emulator", *args]
+        else:
+            emulator = [sys.executable, str(SERVERS), "emulator", stack.loop, stack.http, *args]
+        floor = self.ceiling_stack
+        launches = {
+            "emulator": (emulator, "/_emulator/health"),
+            "floor": (
+                [sys.executable, str(SERVERS), "ceiling", floor.loop, floor.http, "{port}"],
+                "/_emulator/health",
+            ),
+        }
+        if self.peer is not None:
+            launches["peer"] = ([self.peer.path, "--port", "{port}"], self.peer.health)
+        return launches
+
+    async def time_launch(self, name: str, argv: list[str], health: str) -> float:
+        """Seconds from exec to the first 200 on `health`; the process is stopped after."""
+        port = free_port()
+        launched = time.monotonic()
+        proc = self.procs.spawn(f"startup-{name}", [a.replace("{port}", str(port)) for a in argv])
+        try:
+            return await wait_healthy(port, proc, path=health) - launched
+        finally:
+            self.procs.stop(proc)
+
     async def startup(self, stack: Stack) -> None:
+        """The emulator's launches alternated with the bare floor's and the peer's, the order
+        turned each round: on a shared machine, neighbours in time see the same load."""
         compile_bytecode()
-        times = []
-        for _ in range(self.p.startups):
-            port = free_port()
-            launched = time.monotonic()
-            args = ["--port", str(port), "--log-level", "warning"]
-            if stack is FAST_STACK:  # what a user runs: no launcher, uvicorn picks the stack
-                proc = self.procs.start("startup", args, module="emulator")
-            else:
-                proc = self.procs.start("startup", ["emulator", stack.loop, stack.http, *args])
-            try:
-                times.append(await wait_healthy(port, proc) - launched)
-            finally:
-                self.procs.stop(proc)
-        spread = f" ({min(times):.2f}–{max(times):.2f})" if len(times) > 1 else ""
+        launches = self.launches(stack)
+        names = list(launches)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for n in range(self.p.startups):
+            for name in names[n % len(names) :] + names[: n % len(names)]:
+                times[name].append(await self.time_launch(name, *launches[name]))
+
+        def cell(values: list[float]) -> str:
+            spread = f" ({min(values):.2f}–{max(values):.2f})" if len(values) > 1 else ""
+            return f"{median(values):.2f}{spread}"
+
+        def ratio(other: str) -> str:
+            if other not in times:
+                return "—"
+            pairs = zip(times["emulator"], times[other], strict=True)
+            return f"{median([e / o for e, o in pairs]):.2f}"
+
+        ours = times["emulator"]
+        floor = f"{self.ceiling_stack.loop} + {self.ceiling_stack.http}"
+        peer = self.peer.label if self.peer else "daraja-mock 1.0.5 (Flask)"
+        self.put(f"Start-up to healthy, s (median of {len(ours)})", stack, cell(ours))
+        self.put(f"Start-up: bare Starlette floor ({floor}), s", stack, cell(times["floor"]))
         self.put(
-            f"Start-up to healthy, s (median of {len(times)})",
+            f"Start-up: {peer}, s",
             stack,
-            f"{median(times):.2f}{spread}",
+            cell(times["peer"]) if "peer" in times else "not installed (see notes)",
+        )
+        self.put(
+            "Start-up: emulator ÷ floor, ÷ peer, median of rounds (goal ≤ 1.00 to the peer)",
+            stack,
+            f"{ratio('floor')}, {ratio('peer')}",
         )
 
     async def throughput(self, stack: Stack) -> None:
@@ -929,6 +1021,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, help="wrk runs per figure (median)")
     parser.add_argument("--connections", type=int, help="wrk connections")
+    parser.add_argument(
+        "--peer-mock",
+        metavar="PATH",
+        help="daraja-mock's executable, whose start-up is timed beside the emulator's "
+        "(default: daraja-mock on PATH; pip install daraja-mock==1.0.5 into a venv of its own)",
+    )
     return parser.parse_args(argv)
 
 
@@ -941,6 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
     choice = args.stacks or ("auto" if profile.name == "full" else "default")
     stacks, ceiling_stack, stack_note = stacks_for(choice)
     have_wrk = shutil.which("wrk") is not None
+    peer = find_peer(args.peer_mock)
 
     def on_signal(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -948,7 +1047,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="daraja-bench-") as tmp:
-        bench = Bench(profile, stacks, Path(tmp), have_wrk, ceiling_stack)
+        bench = Bench(profile, stacks, Path(tmp), have_wrk, ceiling_stack, peer)
         print(
             f"bench: {profile.name} run; process logs in {tmp} while it runs (deleted at the end)",
             file=sys.stderr,
@@ -985,11 +1084,17 @@ def main(argv: list[str] | None = None) -> int:
             "it includes the push's own round trip (an upper bound); time-scale 1.",
             "memory: VmRSS of the emulator after N pushes to distinct phones, pending for an "
             "hour, minus VmRSS after 200; peak is VmHWM.",
+            "start-up: exec to the first 200 on the health path (daraja-mock's /health), polled "
+            "every 5 ms; the emulator (`python -m emulator --log-level warning`), the floor (the "
+            "ceiling's app on the same uvicorn call) and the peer launched in turn, the order "
+            "turned each round; ratios are the median of each round's.",
         ]
         if stack_note:
             notes.append(stack_note)
         if not have_wrk:
             notes.append("wrk not installed (apt-get install -y wrk): throughput not measured")
+        if peer is None:
+            notes.append(f"daraja-mock not found, its start-up not measured: {PEER_INSTALL}.")
         for note in notes:
             print(f"- {note}")
         for failure in bench.failures:

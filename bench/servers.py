@@ -111,6 +111,9 @@ def ceiling(loop: str, http: str, port: int) -> None:
         log_level="warning",
         access_log=False,
         log_config=None,
+        interface="asgi3",
+        lifespan="on",
+        ws="none",
         loop=loop,
         http=http,
     )

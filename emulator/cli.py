@@ -14,10 +14,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
 from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -137,10 +140,14 @@ def configure_logging(level: str) -> None:
 
 
 def tls_options(settings: Settings) -> dict[str, str]:
-    """uvicorn's ssl_* options for --tls, making the CA and certificate on first use."""
-    from emulator.tls import ensure_tls, server_names
+    """uvicorn's ssl_* options for --tls, making the CA and certificate on first use; a
+    ValueError when they cannot be made (the `cryptography` package missing)."""
+    from emulator.tls import TlsUnavailable, ensure_tls, server_names  # only with --tls
 
-    files = ensure_tls(settings.tls_dir, server_names(settings.host))
+    try:
+        files = ensure_tls(settings.tls_dir, server_names(settings.host))
+    except TlsUnavailable as exc:
+        raise ValueError(str(exc)) from None
     logging.getLogger("emulator").info(
         "TLS: clients must trust the CA %s (SSL_CERT_FILE / REQUESTS_CA_BUNDLE; "
         "with the public CAs as well: %s)",
@@ -176,15 +183,46 @@ def warn_if_exposed(settings: Settings) -> None:
 
 
 def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
-    import uvicorn
-
     from emulator import gcpolicy
+
+    with gcpolicy.paused():  # start-up builds what the process keeps: nothing to collect
+        import uvicorn
+
+        from emulator.kernel.slowclients import server_limits
+
+        started = _start(argv, env)
+        if isinstance(started, int):
+            return started
+        gcpolicy.apply()
+    settings, app, ssl_options = started
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        log_config=None,
+        # what "auto" would find out, said: an ASGI 3 app with a lifespan and no websockets
+        # (the dashboard's live feed is server-sent events); "auto" would import websockets or
+        # wsproto where installed, some 40-55 ms of start-up for websockets
+        interface="asgi3",
+        lifespan="on",
+        ws="none",
+        **server_limits(settings.body_timeout),  # slow or idle clients are timed out
+        **ssl_options,  # type: ignore[arg-type]
+    )
+    return 0
+
+
+def _start(
+    argv: Sequence[str], env: Mapping[str, str]
+) -> tuple[Settings, Starlette, dict[str, str]] | int:
+    """Settings, the app and TLS options, or the exit status when they cannot be had."""
     from emulator.app import create_app
     from emulator.configfile import ConfigFileError
     from emulator.kernel.persistence import StateFileError
     from emulator.scenario.engine import UnknownScenario
     from emulator.scenario.loader import ScenarioError
-    from emulator.tls import TlsUnavailable
 
     args = serve_parser(env).parse_args(argv)  # a blank --admin-token is refused here
     if args.admin_token is None and env.get("DARAJA_ADMIN_TOKEN") is not None:
@@ -196,13 +234,14 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         settings = settings_from(args)
         app = create_app(settings)
         ssl_options = tls_options(settings) if settings.tls else {}
-    except (ScenarioError, ConfigFileError, TlsUnavailable, StateFileError) as exc:
+    except (ScenarioError, ConfigFileError, StateFileError) as exc:
         print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     except UnknownScenario as exc:
         print(f"daraja-emulator: unknown default scenario {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # Settings refusing a combination no single flag's parser sees
+    except ValueError as exc:  # Settings refusing a combination no single flag's parser sees,
+        # or --tls without the package it needs
         print(f"daraja-emulator: {exc}", file=sys.stderr)
         return 2
     emu = app.state.emulator
@@ -219,20 +258,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str]) -> int:
         server_stack(),
     )
     warn_if_exposed(settings)
-    gcpolicy.apply()
-    from emulator.kernel.slowclients import server_limits
-
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        log_config=None,
-        **server_limits(settings.body_timeout),  # slow or idle clients are timed out
-        **ssl_options,  # type: ignore[arg-type]
-    )
-    return 0
+    return settings, app, ssl_options
 
 
 def _file_errors(dirs: Sequence[Path]) -> list[Exception]:

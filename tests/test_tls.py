@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from emulator import EmulatorServer, Settings
+from emulator.cli import main
 from emulator.config import SANDBOX_PASSKEY
 from emulator.healthcheck import main as healthcheck
 from emulator.tls import SAFARICOM_HOSTS, TlsUnavailable, ensure_tls, server_names
@@ -96,6 +97,14 @@ def test_a_missing_cryptography_is_explained(
     monkeypatch.setitem(sys.modules, "cryptography", None)
     with pytest.raises(TlsUnavailable, match=r"pip install 'daraja-emulator\[tls\]'"):
         ensure_tls(tmp_path)
+
+
+def test_tls_without_cryptography_stops_start_up_saying_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    assert main(["--tls", "--tls-dir", str(tmp_path), "--port", "0"], env={}) == 2
+    assert "pip install 'daraja-emulator[tls]'" in capsys.readouterr().err
 
 
 def test_health_check_speaks_tls(tls_server: EmulatorServer) -> None:

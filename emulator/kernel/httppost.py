@@ -5,8 +5,9 @@ models, httpcore's pool, anyio streams), three times the emulator's whole push, 
 sustained load the callbacks, not the API, capped the emulator. This client keeps idle
 keep-alive connections per origin on asyncio transports and hands the answer's framing to a
 well-kept parser: httptools (llhttp, the parser of uvicorn's fast stack) or, when httptools is
-not installed, h11 (always installed with uvicorn). Anything it cannot read is an error for the
-record, never an exception for the caller to guess at.
+not installed, h11 (always installed with uvicorn; kernel/h11parser.py, imported only then).
+Anything it cannot read is an error for the record, never an exception for the caller to guess
+at.
 
 Why a protocol and not asyncio's streams: a StreamReader shows no public way to tell whether
 bytes arrived on a connection nobody is reading, and such bytes (a body longer than declared, a
@@ -25,8 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
-
-import h11
 
 try:
     import httptools
@@ -131,79 +130,14 @@ class _Parser(Protocol):
     def should_keep_alive(self) -> bool: ...
 
 
-class _H11Parser:
-    """h11 behind httptools' interface, calling the same callbacks on the connection.
-
-    h11 is a state machine for both directions, so it is told that a POST went out before each
-    answer; the request bytes on the wire are still the connection's own.
-    """
-
-    __slots__ = ("_h11", "_conn", "_status", "_keep")
-
-    def __init__(self, conn: _Connection) -> None:
-        self._conn = conn
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-        self._status = 0
-        self._keep = False
-        self._expect_answer()
-
-    def _expect_answer(self) -> None:
-        self._h11.send(_H11_REQUEST)
-        self._h11.send(h11.EndOfMessage())
-
-    def get_status_code(self) -> int:
-        return self._status
-
-    def should_keep_alive(self) -> bool:
-        return self._keep
-
-    def feed_data(self, data: bytes) -> None:
-        parser, conn = self._h11, self._conn
-        parser.receive_data(data)
-        while True:
-            try:
-                event = parser.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise _ParseError(str(exc)) from None
-            if event is h11.NEED_DATA or event is h11.PAUSED:
-                return
-            if isinstance(event, (h11.Response, h11.InformationalResponse)):
-                conn.on_message_begin()
-                self._status = event.status_code
-                self._keep = event.http_version == b"1.1"
-                for name, value in event.headers:
-                    if name == b"connection" and b"close" in value.lower():
-                        self._keep = False
-                    conn.on_header(name, value)
-                conn.on_headers_complete()
-                if isinstance(event, h11.InformationalResponse):
-                    conn.on_message_complete()
-            elif isinstance(event, h11.Data):
-                conn.on_body(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                conn.on_message_complete()
-                if parser.their_state is not h11.DONE:  # must close: not reused
-                    return
-                leftover = parser.trailing_data[0]
-                parser.start_next_cycle()
-                self._expect_answer()
-                if leftover:  # bytes after the answer
-                    conn.on_message_begin()  # which ends the parse, as with llhttp
-            else:  # ConnectionClosed: never fed (an EOF is the connection's to handle)
-                return
-
-
-_H11_REQUEST = h11.Request(
-    method="POST", target="/", headers=[("Host", "callback"), ("Content-Length", "0")]
-)
-
-
 def _llhttp_parser(conn: _Connection) -> _Parser:
     return httptools.HttpResponseParser(conn)  # type: ignore[no-any-return]
 
 
 def _h11_parser(conn: _Connection) -> _Parser:
-    return _H11Parser(conn)
+    from emulator.kernel.h11parser import H11Parser  # only where httptools is missing
+
+    return H11Parser(conn, MAX_HEAD)
 
 
 # the parser each new connection gets; tests switch it to compare the two
@@ -296,7 +230,7 @@ class _Connection(asyncio.Protocol):
             )
         self._fail(error)
 
-    # the parser's side (httptools' callback names; _H11Parser calls the same)
+    # the parser's side (httptools' callback names; h11parser.H11Parser calls the same)
 
     def on_message_begin(self) -> None:
         if self._stage == _DONE:

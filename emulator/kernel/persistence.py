@@ -3,12 +3,12 @@
 Each change is one committed write in WAL mode: a killed process leaves the last committed state,
 never half a record. Rows are JSON that each family's codec reads back (no pickles: a class
 change cannot break the file and a writable file cannot run code). The file is made 0600.
+sqlite3 is imported when a file is opened, so a server without --state never loads it.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ class StateFileError(Exception):
 
 class StateFile:
     def __init__(self, path: Path) -> None:
+        import sqlite3
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # a new folder is made, as documented
             fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)  # new files: for the user only
