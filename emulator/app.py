@@ -3,6 +3,7 @@ lifespan-owned state."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from emulator.kernel.logsafe import escape
 from emulator.wiring import Emulator
 
 log = logging.getLogger("emulator.app")
+NAMES_WARMUP_AFTER = 0.5  # seconds after start-up: health answers first, then faker loads
 
 
 def _handlers(emu: Emulator) -> dict[type[Exception], object]:
@@ -108,7 +110,12 @@ def create_app(
         if emulator.state_file is not None:
             log.info("state file %s: %d pending transaction%s resumed", settings.state_file,
                      pending, "" if pending == 1 else "s")
+        # customers' names (faker) are loaded in a thread once serving has begun, not by the
+        # first success of a new phone, which would stall every callback due meanwhile
+        warm = asyncio.get_running_loop().call_later(NAMES_WARMUP_AFTER,
+                                                     emulator.ledger.names.warm_in_background)
         yield
+        warm.cancel()
         await emulator.aclose()
 
     handlers = _handlers(emulator)

@@ -79,3 +79,25 @@ def test_the_collector_runs_again_after_start_up_with_start_up_frozen() -> None:
     enabled, *thresholds, frozen = served()[1]
     assert enabled == "True" and tuple(map(int, thresholds)) == gcpolicy.THRESHOLDS
     assert int(frozen) > 10_000  # modules, app and scenarios: never walked again
+
+
+WARMS = """
+import sys, time
+from emulator import EmulatorServer, Settings
+from emulator.ledger import names
+with EmulatorServer(Settings(time_scale=0)):
+    loaded_at_start = names._TABLES is not None
+    deadline = time.monotonic() + 20
+    while names._TABLES is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(loaded_at_start, names._TABLES is not None, "faker" in sys.modules)
+"""
+
+
+def test_customer_names_load_after_start_up_without_a_request() -> None:
+    """faker loads in a thread once serving began: not at start-up, and not at the first
+    success of a new phone, where it stalled the loop and every callback due meanwhile."""
+    done = subprocess.run([sys.executable, "-c", WARMS], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"]
