@@ -877,7 +877,7 @@ class Bench:
             for cid, arrived in records
             if cid in run.accepted
         ]
-        lost = pending - len({cid for cid, _ in records})
+        lost = pending - len({cid for cid, _ in records if cid in run.accepted})
         self.put(
             f"Callback lateness at {pending:,} pending: p50 / p99 / max ms",
             stack,
@@ -893,7 +893,11 @@ class Bench:
         port, emu = await self.fixed_delay_emulator(stack, 3600)
         token = await get_token(port)
         warm = 200  # warm every code path before the baseline
-        await push_many(port, token, self.callback_url, 4, warm, connections=16)
+        run = await push_many(port, token, self.callback_url, 4, warm, connections=16)
+        # one of them completed at once: its success loads what completions load (customers'
+        # names, which otherwise load in a thread after start-up, maybe after the baseline)
+        await call(port, "POST", f"/_emulator/transactions/{next(iter(run.accepted))}/fast-forward")
+        await call(port, "GET", "/_emulator/health")
         base = proc_status(emu.pid)["VmRSS"]
         done = warm
         for target in self.p.memory:
@@ -910,8 +914,8 @@ class Bench:
             done = target
             _, health = await call(port, "GET", "/_emulator/health")
             pending = json.loads(health)["pending"]
-            if pending != target:
-                raise PhaseError(f"{pending} pending, expected {target}")
+            if pending != target - 1:  # one warm push was completed
+                raise PhaseError(f"{pending} pending, expected {target - 1}")
             status = proc_status(emu.pid)
             per = (status["VmRSS"] - base) / (target - warm)
             self.put(
