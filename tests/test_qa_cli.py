@@ -428,3 +428,17 @@ def test_requests_journal_and_expire_tokens(run: Run, daraja: Daraja) -> None:
     code, out, _ = run("expire-tokens")
     assert code == 0 and out.startswith("expired ")
     assert daraja.push("254711000312").json()["errorCode"] == "404.001.03"
+
+
+def test_c2b_payments_refuses_a_phone_that_would_match_nothing(run: Run) -> None:
+    """A phone written 07... is no MSISDN: it would silently list nothing."""
+    _paid(run, "600103", "254722000711")
+    assert run("c2b-payments", "--phone", "0722000711") == (
+        1, "", "daraja-emulator: phone must be 2547XXXXXXXX or 2541XXXXXXXX (12 digits), got "
+        "'0722000711' (write it as 254722000711)\n")
+
+
+def test_c2b_pay_says_nothing_follows_without_registered_urls(run: Run) -> None:
+    code, out, _ = run("c2b-pay", "600104", "254722000712", "5")
+    assert code == 0 and out.rstrip().endswith(
+        "no C2B URLs registered for it, so no validation or confirmation is sent")

@@ -20,7 +20,7 @@ from emulator.daraja.c2b.models import Payment, Registration, State
 from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
 from emulator.kernel.fields import MAX_AMOUNT
-from emulator.kernel.formats import msisdn_why
+from emulator.kernel.formats import MSISDN, msisdn_why
 from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario
@@ -94,6 +94,8 @@ async def payments(emu: Emulator, request: Request) -> Response:
     q = request.query_params
     limit = query_limit(q.get("limit"))
     phone, shortcode = q.get("phone"), q.get("shortcode")
+    if phone and not MSISDN.fullmatch(phone):  # 07... would match nothing, silently
+        raise AdminError(400, msisdn_why("phone", phone))
     found = (p for p in reversed(list(emu.c2b.payments))
              if (not phone or p.phone == phone) and (not shortcode or p.shortcode == shortcode))
     reversals = emu.ledger.reversals()

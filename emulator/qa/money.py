@@ -55,8 +55,10 @@ def cmd_balance(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> i
 
 def cmd_c2b_pay(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
     p = emu.c2b_pay(args.shortcode, args.phone, args.amount, args.ref)
+    then = ("validation and confirmation follow" if p.get("registration")
+            else "no C2B URLs registered for it, so no validation or confirmation is sent")
     print(f"{p['trans_id']}: {p['phone']} pays {p['shortcode']} KES {p['amount']} "
-          f"({p['transaction_type']}); validation and confirmation follow", file=out)
+          f"({p['transaction_type']}); {then}", file=out)
     return 0
 
 
