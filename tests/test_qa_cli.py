@@ -442,3 +442,10 @@ def test_c2b_pay_says_nothing_follows_without_registered_urls(run: Run) -> None:
     code, out, _ = run("c2b-pay", "600104", "254722000712", "5")
     assert code == 0 and out.rstrip().endswith(
         "no C2B URLs registered for it, so no validation or confirmation is sent")
+
+
+def test_fault_can_aim_at_every_family_the_admin_api_knows(run: Run) -> None:
+    for endpoint in ("c2b-simulate", "c2b-register", "b2c", "reversal", "qr"):
+        code, out, _ = run("fault", "spike-arrest", "--endpoint", endpoint, "--count", "1")
+        assert code == 0 and f"spike-arrest on {endpoint} for the next 1" in out, out
+    assert run("fault", "--clear")[1] == "faults cleared\n"

@@ -139,7 +139,9 @@ def _fault_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", nargs="?", metavar="FAULT",
                    help="spike-arrest, quota, internal-error, unavailable, edge-403, slow, drop, "
                    "... (no FAULT: list active faults)")
-    p.add_argument("--endpoint", choices=["any", "oauth", "push", "query"], default="any")
+    from emulator.faults.model import Endpoint  # the admin API's own list: every family
+
+    p.add_argument("--endpoint", choices=["any", *(e.value for e in Endpoint)], default="any")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--count", type=int, metavar="N", help="the next N requests (default 1)")
     when.add_argument("--seconds", type=float, metavar="T", help="every request for T seconds")
