@@ -222,12 +222,15 @@ def test_the_usual_push_takes_the_shortcut() -> None:
     assert wire._parse_usual_push(dict(_USUAL), False) == wire._parse_push_by_rules(_USUAL, False)
 
 
-@given(st.integers(1, 250_000), st.one_of(st.integers(0, 2**31), st.text(max_size=8)),
-       st.text(max_size=40), st.booleans())
+@given(st.integers(1, 250_000),
+       st.one_of(st.integers(0, 2**31), st.integers(2**63, 2**80), st.text(max_size=8)),
+       st.one_of(st.text(max_size=40), st.sampled_from(["\x7f", "a\ud800b", "\u00e9\x00"])),
+       st.booleans())
 def test_callback_bytes_are_the_stdlibs(amount: int, code: int | str, desc: str,
                                         balance: bool) -> None:
     """orjson with a fragment for the Amount writes what the stdlib path wrote, byte for byte,
-    non-ASCII and control characters in a scenario's ResultDesc included."""
+    non-ASCII, DEL, control characters and lone surrogates in a scenario's ResultDesc and result
+    codes past 64 bits (which orjson refuses) included."""
     items: list[dict[str, Any]] = [{"Name": "Amount", "Value": wire._Amount(amount)},
                                    {"Name": "MpesaReceiptNumber", "Value": "TLA1B2C3D4"}]
     if balance:

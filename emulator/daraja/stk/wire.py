@@ -334,8 +334,13 @@ def encode_callback(payload: dict[str, Any]) -> bytes:
     orjson with the Amount as a ready-made fragment: a twentieth of the stdlib's time per
     callback. Its bytes are the stdlib's (`separators=(",", ":")`) for ASCII text; a payload
     with other text (a scenario's own ResultDesc, say) keeps the stdlib's \\u escapes."""
-    body = orjson.dumps(payload, default=_amount_fragment)
-    return body if body.isascii() else _encode_callback_stdlib(payload)
+    try:
+        body = orjson.dumps(payload, default=_amount_fragment)
+    except TypeError:  # orjson refuses what the stdlib writes: ints past 64 bits, surrogates
+        return _encode_callback_stdlib(payload)
+    if body.isascii() and b"\x7f" not in body:  # DEL is ASCII; the stdlib escapes it
+        return body
+    return _encode_callback_stdlib(payload)
 
 
 def _amount_fragment(value: Any) -> Any:
