@@ -8,6 +8,7 @@ own room; it needs only the handle's `admin` call.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from emulator.handle.errors import AdminAPIError, ResultTimeout
@@ -21,8 +22,7 @@ POSTS_BY_MODE = {"once": 1, "twice": 2, "never": 0, "queue-timeout": 1}
 class InitiatorControls:
     """The initiator half of EmulatorHandle."""
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:  # the handle's own
-        raise NotImplementedError
+    admin: Callable[..., Any]  # EmulatorHandle.admin(method, path, **kwargs): the handle's own
 
     # --- reading ---------------------------------------------------------------------------
 
