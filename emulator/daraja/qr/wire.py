@@ -13,27 +13,15 @@ from typing import Any
 
 from emulator.daraja.qr.models import DEFAULT_SIZE, TRX_CODES, QrRequest
 from emulator.daraja.qr.payload import MAX_VALUE
+from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
+from emulator.kernel.fields import text as _text
 from emulator.kernel.formats import MSISDN
 from emulator.kernel.texts import QR_DESCRIPTIONS, QR_RESPONSE_CODE
 
-MAX_AMOUNT = 250_000  # KES per transaction, as C2B
 MIN_SIZE, MAX_SIZE = 100, 1000  # pixels: room for any code's modules; no 16 MB canvases
-_AMOUNT = re.compile(r"[0-9]{1,9}(\.0{1,2})?")
 _NUMBER = re.compile(r"[0-9]{5,8}")  # till, paybill, agent or business number
 _SIZE = re.compile(r"[0-9]{1,5}")
-
-
-def _text(value: Any) -> str | None:
-    """A JSON string or whole number as text; null, booleans, lists and 4.5 are None."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    if kind is float and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return None
 
 
 def _name(value: str | None) -> bool:
@@ -53,8 +41,7 @@ def parse_generate(body: Any) -> QrRequest:
     if not _name(ref):
         raise BadRequest("RefNo")
     amount = _text(body.get("Amount"))
-    if amount is None or not _AMOUNT.fullmatch(amount) or not \
-            1 <= int(amount.split(".")[0]) <= MAX_AMOUNT:
+    if amount is None or not fields.amount(amount):
         raise BadRequest("Amount")
     trx = _text(body.get("TrxCode"))
     if trx not in TRX_CODES:
