@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 
 class ConfigFileError(Exception):
     """The config file cannot be used; the message names the file and the key."""
@@ -29,6 +27,8 @@ def _pairs(path: Path, data: dict[str, object], key: str) -> dict[str, str]:
 
 def load_config_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """(apps, shortcodes) from the file; unknown top-level keys are errors."""
+    import yaml  # only with --config: serving without one never loads PyYAML
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

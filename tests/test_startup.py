@@ -61,6 +61,7 @@ def test_serving_imports_only_what_serving_needs() -> None:
     modules = served_modules()
     loaded = roots(modules)
     assert "h11" not in loaded  # the callback client's parser where httptools is missing
+    assert "yaml" not in loaded  # the bundled scenarios come from their snapshot
     assert "segno" not in loaded  # Dynamic QR's image: made on the first code
     assert "sqlite3" not in loaded  # the --state file
     assert not {"websockets", "wsproto"} & loaded  # never served: ws="none"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from emulator.scenario.model import (
     Delay,
     Delivery,
     InitiatorSpec,
+    Loaded,
     Match,
     ResultMode,
     Scenario,
@@ -184,17 +184,6 @@ _C2B_FIELDS = ("validation", "confirmation", "delay", "duplicate_gap")
 _FAULT_FIELDS = ("kind", "endpoints", "times", "seconds")
 _OUTCOME_ONLY = ("result_code", "result_desc", "delay", "callback", "duplicate_gap", "balance",
                  "manual", "manual_timeout")
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A scenario plus the lines the tier checks need to point at."""
-
-    scenario: Scenario
-    name_line: int | None
-    default_line: int | None
-    phones: dict[str, tuple[int | None, str]]
-    path: str = ""  # the file's full path, for errors (scenario.source is the short name)
 
 
 def _optional(

@@ -1,4 +1,5 @@
-"""Read scenario YAML files into `Scenario` objects; the only module that imports yaml.
+"""Read scenario YAML files into `Scenario` objects (PyYAML through reader.py, imported when a
+file is read; the bundled set comes from its snapshot, see snapshot.py).
 
 One scenario per file. Every field, with its rules::
 
@@ -58,60 +59,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
+from emulator.scenario import snapshot
+from emulator.scenario.errors import ScenarioError
+from emulator.scenario.model import Loaded, Scenario
 
-from emulator.scenario.fields import Loaded, scenario_from
-from emulator.scenario.model import (
-    Scenario,
-)
-from emulator.scenario.nodes import File, ScenarioError
-
-__all__ = ["ScenarioError", "bundled_dir", "load_dir", "load_file", "load_scenarios", "source_name"]
-
-
-def _yaml_error(name: str, text: str, exc: yaml.YAMLError) -> ScenarioError:
-    """A YAML syntax error as a ScenarioError at the line the parser complained about."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    position = getattr(exc, "position", None)  # ReaderError: bad character, no mark
-    if line is None and isinstance(position, int):
-        line = text.count("\n", 0, position) + 1
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context = getattr(exc, "context", None)
-    detail = f"{problem} ({context})" if context else problem
-    return ScenarioError(name, line, None, f"invalid YAML: {detail}")
-
-
-# libyaml's composer, when PyYAML has it: a tenth of the pure-Python one's time, the same nodes
-# and lines (only a plain scalar's style reads '' instead of None, which nothing here looks at)
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def _compose(name: str, text: str, trusted: bool = False) -> Node | None:
-    """The file's node tree. The bundled files (`trusted`, known good: tests load each) go
-    through libyaml when it is there, a seventh of start-up less; a user's file always goes
-    through PyYAML's own parser, whose error messages the loader's reports quote."""
-    if trusted and _FAST_LOADER is not None:
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
-        except yaml.YAMLError:
-            pass  # then as any file, for PyYAML's own words
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(name, text, exc) from None
-    except RecursionError:
-        raise ScenarioError(name, None, None, "invalid YAML: nested too deeply") from None
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, None, None, f"not UTF-8 text: {exc.reason}") from None
-    except OSError as exc:
-        raise ScenarioError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
+__all__ = [
+    "ScenarioError", "bundled_dir", "load_dir", "load_file", "load_scenarios", "read_dir",
+    "source_name",
+]
 
 
 def source_name(path: Path, bundled: bool, folder: Path | None = None) -> str:
@@ -129,24 +84,24 @@ def source_name(path: Path, bundled: bool, folder: Path | None = None) -> str:
 
 
 def _load(path: Path, bundled: bool, folder: Path | None = None) -> Loaded:
-    f = File(str(path))
-    top = _compose(f.name, _read(path), trusted=bundled)
-    if top is None or (isinstance(top, ScalarNode) and f.scalar(top, None) is None):
-        raise ScenarioError(f.name, 1, None, "file is empty; expected a mapping of scenario fields")
-    if not isinstance(top, MappingNode):
-        raise ScenarioError(
-            f.name, 1, None, f"expected a mapping of scenario fields, got {f.got(top)}"
-        )
-    return scenario_from(f, top, path, bundled, source_name(path, bundled, folder))
+    from emulator.scenario import reader  # PyYAML: for a user's files or a stale snapshot
+
+    return reader.load(path, bundled, source_name(path, bundled, folder))
 
 
-def _load_dir(path: Path, bundled: bool) -> list[Loaded]:
+def read_dir(path: Path, *, bundled: bool) -> list[Loaded]:
+    """Every scenario file of a folder read from its YAML, by file name (no tier checks)."""
     if not path.exists():
         raise ScenarioError(path, None, None, "scenario folder does not exist")
     if not path.is_dir():
         raise ScenarioError(path, None, None, "scenario folder is not a directory")
-    files = [p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return [_load(p, bundled, path) for p in sorted(files, key=lambda p: p.name)]
+    return [_load(p, bundled, path) for p in snapshot.scenario_files(path)]
+
+
+def _bundled() -> list[Loaded]:
+    """The bundled set: from its snapshot while that matches the files, else from the YAML."""
+    folder = bundled_dir()
+    return snapshot.read(folder) or read_dir(folder, bundled=True)
 
 
 # --------------------------------------------------------------------------- public API
@@ -159,7 +114,7 @@ def load_file(path: Path, *, bundled: bool = False) -> Scenario:
 
 def load_dir(path: Path, *, bundled: bool = False) -> list[Scenario]:
     """Every *.yaml / *.yml file in a folder, sorted by file name (cross-file rules not checked)."""
-    return [loaded.scenario for loaded in _load_dir(Path(path), bundled)]
+    return [loaded.scenario for loaded in read_dir(Path(path), bundled=bundled)]
 
 
 def bundled_dir() -> Path:
@@ -247,8 +202,8 @@ def load_scenarios(
     """The bundled set merged with the user's folders; exactly one scenario is the default."""
     dirs = ([bundled_dir()] if include_bundled else []) + [Path(d) for d in user_dirs]
     label = ", ".join(str(d) for d in dirs) or "<no scenario folders>"
-    bundled = _load_dir(bundled_dir(), True) if include_bundled else []
-    users = [loaded for d in user_dirs for loaded in _load_dir(Path(d), False)]
+    bundled = _bundled() if include_bundled else []
+    users = [loaded for d in user_dirs for loaded in read_dir(Path(d), bundled=False)]
     _check_tier(bundled)
     _check_tier(users)
     final = _merge(bundled, users)

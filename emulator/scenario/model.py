@@ -143,3 +143,14 @@ class Scenario:
     @property
     def succeeds(self) -> bool:
         return self.result_code == 0
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A scenario plus the lines the tier checks need to point at."""
+
+    scenario: Scenario
+    name_line: int | None
+    default_line: int | None
+    phones: dict[str, tuple[int | None, str]]
+    path: str = ""  # the file's full path, for errors (scenario.source is the short name)

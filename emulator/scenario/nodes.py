@@ -7,34 +7,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from emulator.scenario.errors import ScenarioError
+
 _E = TypeVar("_E", bound=Enum)
 _SCALAR_ERRORS = (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, IndexError)
-
-class ScenarioError(Exception):
-    """A scenario file (or set of files) is unusable; says where, so the user can fix it."""
-
-    def __init__(self, file: str | Path, line: int | None, field: str | None, message: str):
-        self.file = str(file)
-        self.line = line
-        self.field = field
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        what = "" if self.field is None else f"field '{self.field}': "
-        return f"{where}: {what}{self.message}"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.file, self.line, self.field, self.message))
-
 
 # --------------------------------------------------------------------------- node helpers
 
