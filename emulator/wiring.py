@@ -8,42 +8,31 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
 from emulator.config import SANDBOX_SHORTCODE, Settings
-from emulator.daraja.b2b import routes as b2b_routes
-from emulator.daraja.b2b.rules import B2BApi
-from emulator.daraja.b2c import routes as b2c_routes
-from emulator.daraja.b2c.rules import B2CApi
-from emulator.daraja.balance import routes as balance_routes
-from emulator.daraja.balance.rules import BalanceApi
+from emulator.daraja import b2b as b2b_api
+from emulator.daraja import b2c as b2c_api
+from emulator.daraja import balance as balance_api
+from emulator.daraja import qr as qr_api
+from emulator.daraja import reversal as reversal_api
+from emulator.daraja import txstatus as txstatus_api
 from emulator.daraja.c2b import routes as c2b_routes
 from emulator.daraja.c2b.codec import PaymentCodec, RegistrationCodec
 from emulator.daraja.c2b.lifecycle import C2BLifecycle
 from emulator.daraja.c2b.models import Payment as C2BPayment
 from emulator.daraja.c2b.models import Registration
 from emulator.daraja.c2b.rules import C2BBackend
-from emulator.daraja.initiator.codec import JobCodec
-from emulator.daraja.initiator.credential import Credentials
-from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
-from emulator.daraja.initiator.models import Api, Job
-from emulator.daraja.initiator.service import InitiatorService
 from emulator.daraja.oauth import routes as oauth_routes
 from emulator.daraja.oauth.backend import OAuthBackend
-from emulator.daraja.qr import routes as qr_routes
-from emulator.daraja.qr.codec import QrCodec
-from emulator.daraja.qr.models import QrCode
-from emulator.daraja.qr.rules import QrBackend
-from emulator.daraja.reversal import routes as reversal_routes
-from emulator.daraja.reversal.rules import ReversalApi
 from emulator.daraja.stk import routes as stk_routes
 from emulator.daraja.stk.codec import TransactionCodec
 from emulator.daraja.stk.lifecycle import StkLifecycle
 from emulator.daraja.stk.models import Payment, Transaction
 from emulator.daraja.stk.rules import StkBackend
-from emulator.daraja.txstatus import routes as txstatus_routes
-from emulator.daraja.txstatus.rules import TxStatusApi
 from emulator.faults.book import FaultBook
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint, FaultSpec
@@ -51,6 +40,7 @@ from emulator.kernel.clock import Clock, SystemClock
 from emulator.kernel.delivery import Delivery
 from emulator.kernel.events import EventBus
 from emulator.kernel.ids import IdSource
+from emulator.kernel.lazy import LazyRoutes
 from emulator.kernel.persistence import StateFile
 from emulator.kernel.store import Records
 from emulator.kernel.web import Plumbing, RequestLog
@@ -59,6 +49,11 @@ from emulator.ledger.codec import BusinessCodec, CustomerCodec, EntryCodec
 from emulator.ledger.models import Business, Customer, Entry, Kind, Opening
 from emulator.scenario.engine import ScenarioSet
 from emulator.scenario.loader import load_scenarios
+
+if TYPE_CHECKING:
+    from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
+    from emulator.daraja.initiator.service import InitiatorService
+    from emulator.daraja.qr.rules import QrBackend
 
 log = logging.getLogger("emulator.ledger")
 
@@ -157,12 +152,37 @@ class Emulator:
         )
         self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
                                       settings.time_scale)
-        # Dynamic QR: synchronous, a bounded journal of the codes made (for the dashboard)
-        self.qr = QrBackend(Records[QrCode](QrCodec(), settings.journal_size, self.state_file),
-                            self.ids)
         self._validation_delivery = validation
+        # Dynamic QR and the initiator APIs are built on first use (see kernel/lazy.py)
 
-        # the initiator APIs: one service and lifecycle, one Api per family, on the ledger
+    def _built(self, name: str) -> bool:
+        """Whether a family built on first use (qr, initiators, initiator_lifecycle) exists."""
+        return name in self.__dict__
+
+    @cached_property
+    def qr(self) -> QrBackend:
+        """Dynamic QR: synchronous, a bounded journal of the codes made (for the dashboard)."""
+        from emulator.daraja.qr.codec import QrCodec
+        from emulator.daraja.qr.models import QrCode
+        from emulator.daraja.qr.rules import QrBackend
+
+        return QrBackend(
+            Records[QrCode](QrCodec(), self.settings.journal_size, self.state_file), self.ids)
+
+    @cached_property
+    def initiators(self) -> InitiatorService:
+        """The initiator APIs: one service, one Api per family, on the ledger."""
+        from emulator.daraja.b2b.rules import B2BApi
+        from emulator.daraja.b2c.rules import B2CApi
+        from emulator.daraja.balance.rules import BalanceApi
+        from emulator.daraja.initiator.codec import JobCodec
+        from emulator.daraja.initiator.credential import Credentials
+        from emulator.daraja.initiator.models import Api, Job
+        from emulator.daraja.initiator.service import InitiatorService
+        from emulator.daraja.reversal.rules import ReversalApi
+        from emulator.daraja.txstatus.rules import TxStatusApi
+
+        settings = self.settings
         apis: dict[str, Api] = {
             "b2c": B2CApi(self.ledger, self.ids),
             "b2b": B2BApi(self.ledger, self.ids, self.c2b_lifecycle),
@@ -170,12 +190,17 @@ class Emulator:
             "txstatus": TxStatusApi(self.ledger, self.ids),
             "balance": BalanceApi(self.ledger, self.ids),
         }
-        self.initiators = InitiatorService(
+        return InitiatorService(
             Records[Job](JobCodec(), settings.journal_size, self.state_file), apis,
             Credentials(settings.strict_credentials, settings.initiators), self.ids,
             lambda: self.scenarios)
-        self.initiator_lifecycle = InitiatorLifecycle(self.initiators, self.delivery, self.clock,
-                                                      self.events, lambda: self.time_scale)
+
+    @cached_property
+    def initiator_lifecycle(self) -> InitiatorLifecycle:
+        from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
+
+        return InitiatorLifecycle(self.initiators, self.delivery, self.clock, self.events,
+                                  lambda: self.time_scale)
 
     def routes(self) -> list[BaseRoute]:
         """Every Daraja family's routes (the admin API adds its own in app.py)."""
@@ -185,13 +210,29 @@ class Emulator:
                                require_https=self.settings.require_https,
                                query_wording=self.settings.query_wording),
             *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web, self.faults),
-            *qr_routes.routes(self.qr, self.oauth, self.web, self.faults, self.events,
-                              wording=self.settings.qr_wording),
-            *[route for family in (b2c_routes, b2b_routes, reversal_routes, txstatus_routes,
-                                   balance_routes)
-              for route in family.routes(self.initiator_lifecycle, self.oauth, self.web,
-                                         self.faults)],
+            *LazyRoutes(self._qr_routes).routes(qr_api.PATHS),
+            *LazyRoutes(self._initiator_routes).routes(
+                [*b2c_api.PATHS, *b2b_api.PATHS, *reversal_api.PATHS, *txstatus_api.PATHS,
+                 *balance_api.PATHS]),
         ]
+
+    def _qr_routes(self) -> list[BaseRoute]:
+        from emulator.daraja.qr import routes as qr_routes
+
+        return qr_routes.routes(self.qr, self.oauth, self.web, self.faults, self.events,
+                                wording=self.settings.qr_wording)
+
+    def _initiator_routes(self) -> list[BaseRoute]:
+        from emulator.daraja.b2b import routes as b2b_routes
+        from emulator.daraja.b2c import routes as b2c_routes
+        from emulator.daraja.balance import routes as balance_routes
+        from emulator.daraja.reversal import routes as reversal_routes
+        from emulator.daraja.txstatus import routes as txstatus_routes
+
+        return [route for family in (b2c_routes, b2b_routes, reversal_routes, txstatus_routes,
+                                     balance_routes)
+                for route in family.routes(self.initiator_lifecycle, self.oauth, self.web,
+                                           self.faults)]
 
     def _fault_for(
         self, endpoint: Endpoint, phone: str, amount: int | None, reference: str
@@ -251,9 +292,12 @@ class Emulator:
         self.stk.reset()
         self.c2b_lifecycle.reset()
         self.c2b.reset()
-        self.qr.reset()
-        self.initiator_lifecycle.reset()
-        self.initiators.reset()
+        if self._built("qr"):
+            self.qr.reset()
+        if self._built("initiator_lifecycle"):
+            self.initiator_lifecycle.reset()
+        if self._built("initiators"):
+            self.initiators.reset()
         self.ledger.reset()
         self.faults.book.reset()
         self.requests.clear()
@@ -263,10 +307,11 @@ class Emulator:
     async def aclose(self) -> None:
         await self.lifecycle.drain()
         await self.c2b_lifecycle.drain()
-        await self.initiator_lifecycle.drain()
+        if self._built("initiator_lifecycle"):
+            await self.initiator_lifecycle.drain()
+            self.initiator_lifecycle.reset()
         self.lifecycle.reset()
         self.c2b_lifecycle.reset()
-        self.initiator_lifecycle.reset()
         await self.delivery.aclose()
         await self._validation_delivery.aclose()
         if self.state_file is not None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.faults.model import Endpoint, FaultKind, FaultSpec
-from emulator.scenario import loader, snapshot
+from emulator.scenario import files, loader, snapshot
 from emulator.scenario.model import Delay, Delivery, Loaded, Match, Scenario
 
 STALE = "the committed snapshot is stale: run python -m emulator.scenario.snapshot"
@@ -30,7 +30,7 @@ def test_the_bundled_set_loads_from_the_snapshot(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(loader, "read_dir", no_yaml)
     names = [s.name for s in loader.load_scenarios()]
-    assert "success" in names and len(names) == len(snapshot.scenario_files(loader.bundled_dir()))
+    assert "success" in names and len(names) == len(files.scenario_files(loader.bundled_dir()))
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def copy(tmp_path: Path) -> Path:
 def test_an_identical_copy_matches_and_names_its_own_files(copy: Path) -> None:
     loaded = snapshot.read(copy)
     assert loaded is not None
-    assert [item.path for item in loaded] == [str(p) for p in snapshot.scenario_files(copy)]
+    assert [item.path for item in loaded] == [str(p) for p in files.scenario_files(copy)]
     assert loaded == loader.read_dir(copy, bundled=True)
 
 

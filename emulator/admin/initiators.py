@@ -5,7 +5,7 @@ certificate. /_emulator/initiators/..."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,10 +14,12 @@ from starlette.routing import BaseRoute, Route
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import number, query_limit
 from emulator.admin.views import attempt
-from emulator.daraja.initiator.models import Job
 from emulator.scenario.engine import UnknownScenario
 from emulator.scenario.model import INITIATOR_APIS
 from emulator.wiring import Emulator
+
+if TYPE_CHECKING:
+    from emulator.daraja.initiator.models import Job
 
 MAX_QUEUED = 10_000  # outcomes one POST may queue
 STATES = ("pending", "completed")

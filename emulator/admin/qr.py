@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,9 +14,10 @@ from starlette.routing import BaseRoute, Route
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.c2b import payment_view, start_payment
 from emulator.admin.numbers import query_limit
-from emulator.daraja.qr.models import TRX_CODES, QrCode
-from emulator.daraja.qr.payload import PayloadError, decode
 from emulator.wiring import Emulator
+
+if TYPE_CHECKING:
+    from emulator.daraja.qr.models import QrCode
 
 # maps TrxCode -> the C2B CommandID a scan starts; Send Money and agent withdrawals move money
 # between people, which the ledger does not keep
@@ -26,6 +27,8 @@ MAX_PAYLOAD = 1000  # characters of scanned text (a code's text is a few hundred
 
 
 def qr_view(emu: Emulator, code: QrCode, image: bool = True) -> dict[str, Any]:
+    from emulator.daraja.qr.models import TRX_CODES  # Dynamic QR is built on first use
+
     r = code.request
     view: dict[str, Any] = {
         "id": code.id, "created_at": code.created_at.isoformat(), "merchant_name": r.merchant_name,
@@ -61,6 +64,9 @@ async def scan(emu: Emulator, request: Request) -> Response:
     text = data.get("payload")
     if not isinstance(text, str) or not 0 < len(text) <= MAX_PAYLOAD:
         raise AdminError(400, "payload must be the QR code's text (GET /_emulator/qr lists it)")
+    from emulator.daraja.qr.models import TRX_CODES
+    from emulator.daraja.qr.payload import PayloadError, decode
+
     try:
         asked = decode(text)
     except PayloadError as exc:

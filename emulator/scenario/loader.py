@@ -52,50 +52,19 @@ default and claimed phones must be unique.
 
 from __future__ import annotations
 
-import site
-import sys
-import sysconfig
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from emulator.scenario import snapshot
 from emulator.scenario.errors import ScenarioError
+from emulator.scenario.files import bundled_dir, read_dir, read_file, source_name
 from emulator.scenario.model import Loaded, Scenario
 
 __all__ = [
     "ScenarioError", "bundled_dir", "load_dir", "load_file", "load_scenarios", "read_dir",
     "source_name",
 ]
-
-
-def source_name(path: Path, bundled: bool, folder: Path | None = None) -> str:
-    """How the timeline, the admin API and the log name a scenario's file: `bundled: x.yaml`
-    for the bundled set (not the install path), a user file relative to its --scenarios folder
-    (the path as given when it was loaded on its own)."""
-    if bundled:
-        return f"bundled: {path.name}"
-    if folder is not None:
-        try:
-            return str(path.relative_to(folder))
-        except ValueError:
-            pass
-    return str(path)
-
-
-def _load(path: Path, bundled: bool, folder: Path | None = None) -> Loaded:
-    from emulator.scenario import reader  # PyYAML: for a user's files or a stale snapshot
-
-    return reader.load(path, bundled, source_name(path, bundled, folder))
-
-
-def read_dir(path: Path, *, bundled: bool) -> list[Loaded]:
-    """Every scenario file of a folder read from its YAML, by file name (no tier checks)."""
-    if not path.exists():
-        raise ScenarioError(path, None, None, "scenario folder does not exist")
-    if not path.is_dir():
-        raise ScenarioError(path, None, None, "scenario folder is not a directory")
-    return [_load(p, bundled, path) for p in snapshot.scenario_files(path)]
 
 
 def _bundled() -> list[Loaded]:
@@ -109,25 +78,12 @@ def _bundled() -> list[Loaded]:
 
 def load_file(path: Path, *, bundled: bool = False) -> Scenario:
     """One scenario file, strictly validated; raises ScenarioError naming file, line, field."""
-    return _load(Path(path), bundled).scenario
+    return read_file(Path(path), bundled).scenario
 
 
 def load_dir(path: Path, *, bundled: bool = False) -> list[Scenario]:
     """Every *.yaml / *.yml file in a folder, sorted by file name (cross-file rules not checked)."""
     return [loaded.scenario for loaded in read_dir(Path(path), bundled=bundled)]
-
-
-def bundled_dir() -> Path:
-    """The bundled scenarios: `scenarios/` beside the package in a checkout (and an editable
-    install), else the copy a wheel installs under its data folder (share/daraja-emulator/)."""
-    checkout = Path(__file__).resolve().parents[2] / "scenarios"
-    if (checkout / "success.yaml").is_file():
-        return checkout
-    for base in (sysconfig.get_path("data"), sys.prefix, site.getuserbase()):
-        installed = Path(base) / "share" / "daraja-emulator" / "scenarios"
-        if installed.is_dir():
-            return installed
-    return checkout  # missing: the loader then names this folder in its error
 
 
 def _check_tier(tier: list[Loaded]) -> None:

@@ -62,7 +62,7 @@ def _read(path: Path) -> str:
 
 
 def load(path: Path, bundled: bool, name: str) -> Loaded:
-    """The file at `path` as a scenario, `name` its source name (see loader.source_name)."""
+    """The file at `path` as a scenario, `name` its source name (see files.source_name)."""
     f = File(str(path))
     top = _compose(f.name, _read(path), trusted=bundled)
     if top is None or (isinstance(top, ScalarNode) and f.scalar(top, None) is None):

@@ -21,20 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from emulator.scenario.files import bundled_dir, read_dir, scenario_files
 from emulator.scenario.model import Loaded
 
 # what turns a YAML file into a Loaded scenario: a change to any of them can change the result
 READERS = (
-    "scenario/reader.py", "scenario/fields.py", "scenario/nodes.py", "scenario/model.py",
+    "scenario/files.py", "scenario/reader.py", "scenario/fields.py", "scenario/nodes.py",
+    "scenario/model.py",
     "faults/model.py", "kernel/texts.py", "kernel/formats.py",
 )
 SNAPSHOT = Path(__file__).with_name("bundled.py")
-
-
-def scenario_files(folder: Path) -> list[Path]:
-    """The scenario files of a folder in load order (by name)."""
-    files = [p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return sorted(files, key=lambda p: p.name)
 
 
 def key(folder: Path) -> str | None:
@@ -141,13 +137,11 @@ def render(loaded: Sequence[Loaded], digest: str) -> str:
 
 def write(target: Path = SNAPSHOT) -> int:
     """Read the bundled YAML (never the snapshot) and write the snapshot; the number of files."""
-    from emulator.scenario import loader
-
-    folder = loader.bundled_dir()
+    folder = bundled_dir()
     digest = key(folder)
     if digest is None:
         raise OSError(f"cannot read the bundled scenarios in {folder}")
-    loaded = loader.read_dir(folder, bundled=True)
+    loaded = read_dir(folder, bundled=True)
     target.write_text(render(loaded, digest), encoding="utf-8")
     return len(loaded)
 
@@ -157,9 +151,7 @@ def main(argv: Sequence[str]) -> int:
         print("usage: python -m emulator.scenario.snapshot [--check]", file=sys.stderr)
         return 2
     if argv:
-        from emulator.scenario import loader
-
-        fresh = read(loader.bundled_dir()) is not None
+        fresh = read(bundled_dir()) is not None
         print("the snapshot is fresh" if fresh else "the snapshot is stale: run "
               "python -m emulator.scenario.snapshot")
         return 0 if fresh else 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from emulator.daraja.b2b import wire
+from emulator.daraja.b2b import PATH, wire
 from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
 from emulator.daraja.initiator.routes import BearerCheck, endpoint
 from emulator.faults.gate import FaultGate
@@ -13,5 +13,5 @@ from emulator.kernel.web import Plumbing
 
 def routes(lifecycle: InitiatorLifecycle, tokens: BearerCheck, web: Plumbing,
            gate: FaultGate) -> list[Route]:
-    return [endpoint("/mpesa/b2b/v1/paymentrequest", "b2b", wire.parse, lifecycle, tokens,
+    return [endpoint(PATH, "b2b", wire.parse, lifecycle, tokens,
                      web, gate)]

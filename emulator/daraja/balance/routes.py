@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from emulator.daraja.balance import wire
+from emulator.daraja.balance import PATH, wire
 from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
 from emulator.daraja.initiator.routes import BearerCheck, endpoint
 from emulator.faults.gate import FaultGate
@@ -13,5 +13,5 @@ from emulator.kernel.web import Plumbing
 
 def routes(lifecycle: InitiatorLifecycle, tokens: BearerCheck, web: Plumbing,
            gate: FaultGate) -> list[Route]:
-    return [endpoint("/mpesa/accountbalance/v1/query", "balance", wire.parse, lifecycle,
+    return [endpoint(PATH, "balance", wire.parse, lifecycle,
                      tokens, web, gate)]

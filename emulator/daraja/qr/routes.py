@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator.daraja.qr import wire
+from emulator.daraja.qr import PATH, wire
 from emulator.daraja.qr.models import TRX_CODES
 from emulator.daraja.qr.rules import QrBackend
 from emulator.faults.gate import FaultGate
@@ -44,4 +44,4 @@ def routes(
         events.publish("qr", code.id)
         return DarajaJSON(answer)
 
-    return [Route("/mpesa/qrcode/v1/generate", generate, methods=["POST"])]
+    return [Route(PATH, generate, methods=["POST"])]

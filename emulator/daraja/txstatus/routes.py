@@ -6,12 +6,12 @@ from starlette.routing import Route
 
 from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
 from emulator.daraja.initiator.routes import BearerCheck, endpoint
-from emulator.daraja.txstatus import wire
+from emulator.daraja.txstatus import PATH, wire
 from emulator.faults.gate import FaultGate
 from emulator.kernel.web import Plumbing
 
 
 def routes(lifecycle: InitiatorLifecycle, tokens: BearerCheck, web: Plumbing,
            gate: FaultGate) -> list[Route]:
-    return [endpoint("/mpesa/transactionstatus/v1/query", "txstatus", wire.parse, lifecycle,
+    return [endpoint(PATH, "txstatus", wire.parse, lifecycle,
                      tokens, web, gate)]

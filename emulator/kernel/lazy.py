@@ -1,0 +1,50 @@
+"""Routes whose API families are built on their first request.
+
+The app routes to every endpoint from start-up (so a wrong method is a 405 and an unknown path a
+404 as always), but a family that rarely serves the first request (B2C, B2B, Reversal,
+Transaction Status, Account Balance, Dynamic QR) is imported and built when a request first
+reaches one of its paths: start-up then imports only what its first requests need
+(docs/performance.md, "where start-up goes").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["LazyRoutes"]
+
+
+class LazyRoutes:
+    """One group of routes, built together by `build` on the first request to any of them."""
+
+    def __init__(self, build: Callable[[], Sequence[BaseRoute]]) -> None:
+        self._build = build
+        self._apps: dict[str, ASGIApp] | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._apps is not None
+
+    def routes(self, paths: Iterable[str], methods: Sequence[str] = ("POST",)) -> list[Route]:
+        """Stand-in routes for `paths`: what the built routes answer, once built."""
+        return [Route(path, _Endpoint(self, path), methods=list(methods)) for path in paths]
+
+    def app(self, path: str) -> ASGIApp:
+        if self._apps is None:  # synchronous: two first requests cannot both build
+            built = self._build()
+            self._apps = {route.path: route.app for route in built if isinstance(route, Route)}
+        return self._apps[path]
+
+
+class _Endpoint:
+    """An ASGI app (a class, so Starlette calls it with scope, receive, send rather than
+    wrapping it as a request handler) that hands the request to the built route."""
+
+    def __init__(self, group: LazyRoutes, path: str) -> None:
+        self._group, self._path = group, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._group.app(self._path)(scope, receive, send)

@@ -1,0 +1,84 @@
+"""Dynamic QR and the initiator APIs are built on their first request (kernel/lazy.py): until
+then their paths still answer as Daraja does (405, 404 beside them), and once built they serve
+as if built at start-up. Real servers, real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emulator.config import Settings
+from emulator.daraja import b2b, b2c, balance, qr, reversal, txstatus
+from emulator.testing import EmulatorServer
+from tests import initiator_client
+from tests.helpers import CallbackReceiver, Daraja
+
+LAZY = ("qr", "initiators", "initiator_lifecycle")
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(Settings(time_scale=1000, seed=3)) as running:
+        yield running
+
+
+@pytest.fixture
+def daraja(server: EmulatorServer) -> Iterator[Daraja]:
+    client = Daraja(server.url, "http://127.0.0.1:9/cb")
+    yield client
+    client.http.close()
+
+
+def built(server: EmulatorServer) -> set[str]:
+    return {name for name in LAZY if server.emulator._built(name)}
+
+
+def test_start_up_builds_neither(server: EmulatorServer, daraja: Daraja) -> None:
+    assert daraja.push().status_code == 200
+    assert httpx.get(f"{server.url}/_emulator/health").status_code == 200
+    httpx.post(f"{server.url}/_emulator/reset").raise_for_status()
+    assert built(server) == set()
+
+
+def test_a_wrong_method_is_405_before_and_after_building(server: EmulatorServer) -> None:
+    url = f"{server.url}{b2c.V1_PATH}"
+    before = httpx.get(url)
+    assert built(server) == set()
+    server.emulator.initiators  # noqa: B018 - built as a first request would
+    after = httpx.get(url)
+    assert (before.status_code, before.headers.get("allow")) == (405, "POST")
+    assert (after.status_code, after.headers.get("allow")) == (405, "POST")
+    assert before.json()["errorCode"] == after.json()["errorCode"]
+
+
+def test_the_first_request_builds_its_group_and_is_answered(
+    server: EmulatorServer, daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    bad = daraja.http.post(qr.PATH, json={}, headers=daraja.auth())
+    assert bad.status_code == 400 and "errorCode" in bad.json()  # validated by the built family
+    assert built(server) == {"qr"}
+    answer = daraja.http.post(balance.PATH, headers=daraja.auth(),
+                              json=initiator_client.body("balance", receiver))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["ResponseCode"] == "0"
+    assert built(server) == set(LAZY)
+
+
+def test_the_declared_paths_are_the_families_routes(server: EmulatorServer) -> None:
+    emu = server.emulator
+    qr_paths = [route.path for route in emu._qr_routes()]
+    initiator_paths = [route.path for route in emu._initiator_routes()]
+    assert qr_paths == list(qr.PATHS)
+    assert initiator_paths == [*b2c.PATHS, *b2b.PATHS, *reversal.PATHS, *txstatus.PATHS,
+                               *balance.PATHS]
+    served = {getattr(route, "path", None) for route in server.app.routes}
+    assert set(qr_paths + initiator_paths) <= served
+
+
+def test_a_state_file_builds_them_at_start_up(tmp_path: Path) -> None:
+    settings = Settings(time_scale=1000, state_file=tmp_path / "state.db")
+    with EmulatorServer(settings) as running:
+        assert built(running) == set(LAZY)  # their journals resume with the rest
