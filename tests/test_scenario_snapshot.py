@@ -129,3 +129,14 @@ def test_it_refuses_what_it_cannot_write() -> None:
         snapshot.render([odd], "k")
     with pytest.raises(TypeError):
         snapshot.render([Loaded(object(), None, None, {})], "k")  # type: ignore[arg-type]
+
+
+def test_a_snapshot_that_cannot_be_imported_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import emulator.scenario
+
+    monkeypatch.delattr(emulator.scenario, "bundled", raising=False)
+    monkeypatch.setitem(sys.modules, "emulator.scenario.bundled", None)  # its import fails
+    assert snapshot.read(loader.bundled_dir()) is None
+    assert [s.name for s in loader.load_scenarios()]  # from the YAML

@@ -24,10 +24,6 @@ class LazyRoutes:
         self._build = build
         self._apps: dict[str, ASGIApp] | None = None
 
-    @property
-    def built(self) -> bool:
-        return self._apps is not None
-
     def routes(self, paths: Iterable[str], methods: Sequence[str] = ("POST",)) -> list[Route]:
         """Stand-in routes for `paths`: what the built routes answer, once built."""
         return [Route(path, _Endpoint(self, path), methods=list(methods)) for path in paths]
