@@ -3,9 +3,7 @@ imports the YAML reader (reader.py) only then."""
 
 from __future__ import annotations
 
-import site
 import sys
-import sysconfig
 from pathlib import Path
 
 from emulator.scenario.errors import ScenarioError
@@ -56,6 +54,9 @@ def bundled_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2] / "scenarios"
     if (checkout / "success.yaml").is_file():
         return checkout
+    import site
+    import sysconfig
+
     for base in (sysconfig.get_path("data"), sys.prefix, site.getuserbase()):
         installed = Path(base) / "share" / "daraja-emulator" / "scenarios"
         if installed.is_dir():

@@ -13,5 +13,4 @@ from emulator.kernel.web import Plumbing
 
 def routes(lifecycle: InitiatorLifecycle, tokens: BearerCheck, web: Plumbing,
            gate: FaultGate) -> list[Route]:
-    return [endpoint(PATH, "b2b", wire.parse, lifecycle, tokens,
-                     web, gate)]
+    return [endpoint(PATH, "b2b", wire.parse, lifecycle, tokens, web, gate)]

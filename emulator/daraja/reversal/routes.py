@@ -13,5 +13,4 @@ from emulator.kernel.web import Plumbing
 
 def routes(lifecycle: InitiatorLifecycle, tokens: BearerCheck, web: Plumbing,
            gate: FaultGate) -> list[Route]:
-    return [endpoint(PATH, "reversal", wire.parse, lifecycle, tokens,
-                     web, gate)]
+    return [endpoint(PATH, "reversal", wire.parse, lifecycle, tokens, web, gate)]
