@@ -3,6 +3,7 @@ same phone has the same name in every run and every emulator. faker's only room.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from bisect import bisect
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any
+
+log = logging.getLogger("emulator.ledger")
 
 # the sandbox's own test customers, as captured payloads name them (ledger reference 5.3, 13)
 KNOWN: dict[str, tuple[str, str, str]] = {
@@ -32,7 +35,7 @@ class Names:
         first 30 callbacks of new phones 7-190 ms late, 3-10 ms once warm). A thread keeps
         start-up as fast and the loop answering (it yields the GIL every few ms)."""
         if _TABLES is None:
-            threading.Thread(target=_tables, name="faker-names", daemon=True).start()
+            threading.Thread(target=_warm, name="faker-names", daemon=True).start()
 
     def _name(self, phone: str) -> tuple[str, str, str]:
         """faker's first_name(), first_name(), last_name() after seed_instance(phone), drawn
@@ -48,6 +51,17 @@ class Names:
 
 _TABLES: tuple[_Weighted, _Weighted] | None = None  # faker's en_KE first and last names
 _LOADING = threading.Lock()
+
+
+def _warm() -> None:
+    """The warm-up thread's work: a failure leaves the tables to the first name wanted, which
+    then imports faker itself. (Seen: CPython 3.11's "AST constructor recursion
+    depth mismatch" when pytest, where faker is a plugin, rewrote faker's modules in this thread
+    while the main thread parsed too.)"""
+    try:
+        _tables()
+    except Exception as exc:  # any failure here is retried on first use
+        log.debug("customers' names will load on first use: %s", exc)
 
 
 def _tables() -> tuple[_Weighted, _Weighted]:
