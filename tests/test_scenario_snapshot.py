@@ -140,3 +140,28 @@ def test_a_snapshot_that_cannot_be_imported_is_stale(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "emulator.scenario.bundled", None)  # its import fails
     assert snapshot.read(loader.bundled_dir()) is None
     assert [s.name for s in loader.load_scenarios()]  # from the YAML
+
+
+def test_a_stale_snapshot_says_so_and_serves_the_files(
+    copy: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = copy / "cancelled.yaml"
+    target.write_text(target.read_text().replace("Cancel", "Decline"), encoding="utf-8")
+    monkeypatch.setattr(loader, "bundled_dir", lambda: copy)
+    with caplog.at_level("INFO", logger="emulator.scenario"):
+        scenarios = {s.name: s for s in loader.load_scenarios()}
+    assert "Decline" in scenarios["cancelled"].description
+    assert "python -m emulator.scenario.snapshot" in caplog.text
+
+
+def test_the_command_refuses_a_broken_bundled_file_without_a_traceback(
+    copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (copy / "timeout.yaml").write_text("result_code: 1037\ndelay: soon\n", encoding="utf-8")
+    monkeypatch.setattr(snapshot, "bundled_dir", lambda: copy)
+    before = snapshot.SNAPSHOT.read_bytes()
+    assert snapshot.main([]) == 2
+    err = capsys.readouterr().err
+    assert "timeout.yaml:2: field 'delay'" in err and "Traceback" not in err
+    assert snapshot.SNAPSHOT.read_bytes() == before
+    assert snapshot.main(["--check"]) == 1  # a broken file: stale, and start-up names it

@@ -52,6 +52,7 @@ default and claimed phones must be unique.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -60,6 +61,8 @@ from emulator.scenario import snapshot
 from emulator.scenario.errors import ScenarioError
 from emulator.scenario.files import bundled_dir, read_dir, read_file, source_name
 from emulator.scenario.model import Loaded, Scenario
+
+log = logging.getLogger("emulator.scenario")
 
 __all__ = [
     "ScenarioError", "bundled_dir", "load_dir", "load_file", "load_scenarios", "read_dir",
@@ -70,7 +73,13 @@ __all__ = [
 def _bundled() -> list[Loaded]:
     """The bundled set: from its snapshot while that matches the files, else from the YAML."""
     folder = bundled_dir()
-    return snapshot.read(folder) or read_dir(folder, bundled=True)
+    loaded = snapshot.read(folder)
+    if loaded:
+        return loaded
+    log.info("bundled scenarios in %s: read from the YAML, since they (or the code that reads "
+             "them) changed after their snapshot; python -m emulator.scenario.snapshot "
+             "rewrites it", folder)
+    return read_dir(folder, bundled=True)
 
 
 # --------------------------------------------------------------------------- public API

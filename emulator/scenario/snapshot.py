@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from emulator.scenario.errors import ScenarioError
 from emulator.scenario.files import bundled_dir, read_dir, scenario_files
 from emulator.scenario.model import Loaded
 
@@ -155,7 +156,11 @@ def main(argv: Sequence[str]) -> int:
         print("the snapshot is fresh" if fresh else "the snapshot is stale: run "
               "python -m emulator.scenario.snapshot")
         return 0 if fresh else 1
-    count = write()
+    try:
+        count = write()
+    except (ScenarioError, OSError) as exc:  # a bundled file the loader refuses: nothing written
+        print(f"snapshot not written: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {SNAPSHOT} ({count} bundled scenarios)")
     return 0
 
