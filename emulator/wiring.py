@@ -57,6 +57,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("emulator.ledger")
 
+# seconds after a restart before what fell due while the emulator was down is posted: uvicorn
+# binds the port after the app's start-up (a few ms), and a callback may be to the emulator's
+# own inbox
+RESTART_GRACE = 0.5
+
 
 def build_ledger(settings: Settings, state_file: StateFile | None) -> Ledger:
     """The book: 174379 and every --shortcode a paybill, every --till a till."""
@@ -255,6 +260,8 @@ class Emulator:
         transactions, whose outcomes and callbacks resume. Returns how many were pending."""
         if self.state_file is None:
             return 0
+        for delivery in (self.delivery, self._validation_delivery):  # until the port listens
+            delivery.hold(RESTART_GRACE)
         self.oauth.restore(self.clock.now())
         self.ledger.restore()
         payments = self.c2b.payments.restore()

@@ -125,3 +125,22 @@ def test_sigterm_finishes_in_flight_and_keeps_state(restarts: Restarts,
     restarts.start()
     receiver.wait(checkout_id, timeout=5)
     assert daraja.query(checkout_id).json()["ResultCode"] == "0"
+
+
+def test_overdue_callbacks_to_the_emulators_own_inbox_arrive_after_a_restart(
+    restarts: Restarts,
+) -> None:
+    """The inbox is the emulator itself: a callback due at restart must wait until it listens."""
+    first, daraja = restarts.start(), restarts.daraja
+    inbox = f"{first.url}/_emulator/inbox/restart"
+    checkout_id = daraja.push("254722000400", CallBackURL=inbox).json()["CheckoutRequestID"]
+    first.kill()
+    time.sleep(2.0)  # past its due time while the emulator is down
+    restarts.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if checkout_id in httpx.get(inbox, timeout=2).text:
+            break
+        time.sleep(0.1)
+    detail = daraja.admin("GET", f"/transactions/{checkout_id}")
+    assert [a["status"] for a in detail["callback_attempts"]] == [200], detail

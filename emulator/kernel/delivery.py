@@ -5,6 +5,7 @@ It never raises: every outcome is an `Attempt`, a neutral record any family keep
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import ssl
@@ -69,10 +70,21 @@ class Delivery:
         self._host_map = host_map or {}  # URL host -> the host to post to instead
         self._allow = allow  # --callback-allow: the only hosts posted to (None: any)
         self._poster = Poster(timeout, tls_context, MAX_IN_FLIGHT)  # made on first use
+        self._held_until = 0.0  # monotonic time before which posts wait (see hold)
+
+    def hold(self, seconds: float) -> None:
+        """Posts begun in the next `seconds` wait until then. After a restart, what fell due
+        while the emulator was down would otherwise be posted before its own server listens
+        (uvicorn binds the port after the app's start-up), and a callback to the emulator's
+        own inbox would be refused; Daraja never retries."""
+        self._held_until = self._clock.monotonic() + seconds
 
     async def post(self, url: str, body: bytes, label: str = "") -> Attempt:
         """POST the JSON body once and record how it went; failures become the record's error.
         `label` names what was posted in the log line (a CheckoutRequestID, say)."""
+        held = self._held_until - self._clock.monotonic()
+        if held > 0:
+            await asyncio.sleep(held)
         original, url = url, map_host(url, self._host_map)
         at = self._clock.now()
         refused = self._refusal(original, url)
