@@ -57,9 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("emulator.ledger")
 
-# seconds after a restart before what fell due while the emulator was down is posted: uvicorn
-# binds the port after the app's start-up (a few ms), and a callback may be to the emulator's
-# own inbox
+# seconds after a restart's reads before what fell due while the emulator was down is posted:
+# uvicorn binds the port after the app's start-up (a few ms), and a callback may be to the
+# emulator's own inbox
 RESTART_GRACE = 0.5
 
 
@@ -158,7 +158,11 @@ class Emulator:
         self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
                                       settings.time_scale)
         self._validation_delivery = validation
-        # Dynamic QR and the initiator APIs are built on first use (see kernel/lazy.py)
+        # Dynamic QR and the initiator APIs are built on first use (see kernel/lazy.py), except
+        # that strict credentials make their RSA key pair now: without cryptography installed,
+        # start-up stops with the reason instead of every initiator request answering 500
+        if settings.strict_credentials:
+            self.initiators  # noqa: B018 - built for its side effects
 
     def _built(self, name: str) -> bool:
         """Whether a family built on first use (qr, initiators, initiator_lifecycle) exists."""
@@ -260,8 +264,6 @@ class Emulator:
         transactions, whose outcomes and callbacks resume. Returns how many were pending."""
         if self.state_file is None:
             return 0
-        for delivery in (self.delivery, self._validation_delivery):  # until the port listens
-            delivery.hold(RESTART_GRACE)
         self.oauth.restore(self.clock.now())
         self.ledger.restore()
         payments = self.c2b.payments.restore()
@@ -275,6 +277,9 @@ class Emulator:
         jobs = self.initiators.jobs.restore()
         self.initiators.restore(jobs)
         self.initiator_lifecycle.restore(jobs)
+        # nothing posts before this returns (the loop is ours); the port opens just after
+        for delivery in (self.delivery, self._validation_delivery):
+            delivery.hold(RESTART_GRACE)
         return sum(not t.is_final for t in txns)
 
     def reload_scenarios(self) -> None:

@@ -4,6 +4,7 @@ as if built at start-up. Real servers, real HTTP."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def test_a_wrong_method_is_405_before_and_after_building(server: EmulatorServer)
     url = f"{server.url}{b2c.V1_PATH}"
     before = httpx.get(url)
     assert built(server) == set()
-    server.emulator.initiators  # noqa: B018 - built as a first request would
+    first = httpx.post(url, json={})  # no token: answered by the family, which it builds
+    assert first.status_code == 404 and first.json()["errorCode"] == "404.001.03"
+    assert built(server) == {"initiators", "initiator_lifecycle"}
     after = httpx.get(url)
     assert (before.status_code, before.headers.get("allow")) == (405, "POST")
     assert (after.status_code, after.headers.get("allow")) == (405, "POST")
@@ -82,3 +85,16 @@ def test_a_state_file_builds_them_at_start_up(tmp_path: Path) -> None:
     settings = Settings(time_scale=1000, state_file=tmp_path / "state.db")
     with EmulatorServer(settings) as running:
         assert built(running) == set(LAZY)  # their journals resume with the rest
+
+
+def test_strict_credentials_are_made_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their RSA key pair is made with the app, so a missing cryptography stops start-up
+    instead of every initiator request answering 500."""
+    from emulator.app import create_app
+    from emulator.daraja.initiator.credential import NeedsCryptography
+
+    app = create_app(Settings(strict_credentials=True))
+    assert app.state.emulator._built("initiators")
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    with pytest.raises(NeedsCryptography):
+        create_app(Settings(strict_credentials=True))

@@ -155,13 +155,22 @@ def test_a_stale_snapshot_says_so_and_serves_the_files(
 
 
 def test_the_command_refuses_a_broken_bundled_file_without_a_traceback(
-    copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     (copy / "timeout.yaml").write_text("result_code: 1037\ndelay: soon\n", encoding="utf-8")
     monkeypatch.setattr(snapshot, "bundled_dir", lambda: copy)
-    before = snapshot.SNAPSHOT.read_bytes()
+    target = tmp_path / "bundled.py"  # never the committed one, even if this regressed
+    monkeypatch.setattr(snapshot, "SNAPSHOT", target)
     assert snapshot.main([]) == 2
     err = capsys.readouterr().err
     assert "timeout.yaml:2: field 'delay'" in err and "Traceback" not in err
-    assert snapshot.SNAPSHOT.read_bytes() == before
+    assert not target.exists()
     assert snapshot.main(["--check"]) == 1  # a broken file: stale, and start-up names it
+
+
+def test_line_endings_do_not_change_the_key(copy: Path) -> None:
+    before = snapshot.key(copy)
+    for path in files.scenario_files(copy):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert snapshot.key(copy) == before and snapshot.read(copy) is not None

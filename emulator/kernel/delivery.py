@@ -77,12 +77,12 @@ class Delivery:
         while the emulator was down would otherwise be posted before its own server listens
         (uvicorn binds the port after the app's start-up), and a callback to the emulator's
         own inbox would be refused; Daraja never retries."""
-        self._held_until = self._clock.monotonic() + seconds
+        self._held_until = time.monotonic() + seconds  # real time: it waits for a socket
 
     async def post(self, url: str, body: bytes, label: str = "") -> Attempt:
         """POST the JSON body once and record how it went; failures become the record's error.
         `label` names what was posted in the log line (a CheckoutRequestID, say)."""
-        held = self._held_until - self._clock.monotonic()
+        held = self._held_until - time.monotonic()
         if held > 0:
             await asyncio.sleep(held)
         original, url = url, map_host(url, self._host_map)

@@ -43,7 +43,7 @@ def key(folder: Path) -> str | None:
         named = [(f"code:{rel}", package / rel) for rel in READERS]
         named += [(f"file:{p.name}", p) for p in scenario_files(folder)]
         for name, path in named:
-            data = path.read_bytes()
+            data = path.read_bytes().replace(b"\r\n", b"\n")  # a checkout's line endings
             digest.update(f"{name}\0{len(data)}\0".encode())
             digest.update(data)
     except OSError:
@@ -136,14 +136,15 @@ def render(loaded: Sequence[Loaded], digest: str) -> str:
     )
 
 
-def write(target: Path = SNAPSHOT) -> int:
-    """Read the bundled YAML (never the snapshot) and write the snapshot; the number of files."""
+def write(target: Path | None = None) -> int:
+    """Read the bundled YAML (never the snapshot) and write the snapshot (to SNAPSHOT unless
+    told otherwise); the number of files."""
     folder = bundled_dir()
     digest = key(folder)
     if digest is None:
         raise OSError(f"cannot read the bundled scenarios in {folder}")
     loaded = read_dir(folder, bundled=True)
-    target.write_text(render(loaded, digest), encoding="utf-8")
+    (target or SNAPSHOT).write_text(render(loaded, digest), encoding="utf-8")
     return len(loaded)
 
 
