@@ -58,6 +58,8 @@ def test_scenarios_lists_each_and_marks_the_default(run: Run) -> None:
     cancelled = next(line for line in lines if line.startswith("  cancelled "))
     assert cancelled.split() == ["cancelled", "1032", "5-15s", "once", "254700001032"]
     assert "254710000001" in next(line for line in lines if " lost-callback " in line)
+    manual = next(line for line in lines if line.startswith("  manual "))
+    assert manual.split() == ["manual", "decided", "manual", "once", "254710000003"]
 
 
 def test_scenarios_shows_a_fault_scenario_as_its_fault(run: Run) -> None:

@@ -197,8 +197,9 @@ def _scenario_row(s: dict[str, Any]) -> list[str]:
         i = s["initiator"]
         apis = "initiator" if i["apis"] == _ALL_APIS else ",".join(i["apis"])
         return [name, f"{apis}:{i['result_code']}", _delay(i["delay"]), i["result"], phones]
-    delay = "manual" if s["manual"] else _delay(s["delay"])
-    return [name, str(s["result_code"]), delay, s["callback"], phones]
+    if s["manual"]:  # the phone decides the outcome; its result_code is only a placeholder
+        return [name, "decided", "manual", s["callback"], phones]
+    return [name, str(s["result_code"]), _delay(s["delay"]), s["callback"], phones]
 
 
 def cmd_default(emu: EmulatorHandle, args: argparse.Namespace, out: TextIO) -> int:
