@@ -263,6 +263,7 @@ def _start(
 
 def _file_errors(dirs: Sequence[Path]) -> list[Exception]:
     """Each scenario file checked on its own, so one run names every broken file."""
+    from emulator.scenario.files import scenario_files
     from emulator.scenario.loader import ScenarioError, load_file
 
     errors: list[Exception] = []
@@ -270,7 +271,7 @@ def _file_errors(dirs: Sequence[Path]) -> list[Exception]:
         if not folder.is_dir():
             errors.append(ScenarioError(folder, None, None, "scenario folder does not exist"))
             continue
-        for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")):
+        for path in scenario_files(folder):  # the files the loader reads, in its order
             try:
                 load_file(path)
             except ScenarioError as exc:
