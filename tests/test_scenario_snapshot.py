@@ -120,7 +120,7 @@ def test_what_it_writes_reads_back_equal(loaded: list[Loaded]) -> None:
 
 
 def vars_of(item: Loaded) -> dict[str, object]:
-    return {name: getattr(item, name) for name in Loaded.__dataclass_fields__}
+    return {name: getattr(item, name) for name in Loaded.__struct_fields__}
 
 
 def test_it_refuses_what_it_cannot_write() -> None:

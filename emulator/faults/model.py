@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 
 class FaultKind(str, enum.Enum):
@@ -60,8 +61,7 @@ FAULT_NUMBERS: dict[FaultKind, str] = {
 DEFAULT_SLOW_SECONDS = 15.0  # longer than the 5-10 s timeouts client libraries use
 
 
-@dataclass(frozen=True)
-class FaultSpec:
+class FaultSpec(msgspec.Struct, frozen=True):
     """What a fault scenario does to the requests it matches."""
 
     kind: FaultKind
@@ -70,8 +70,7 @@ class FaultSpec:
     seconds: float = DEFAULT_SLOW_SECONDS  # for SLOW: how long the answer is held back
 
 
-@dataclass
-class FaultRule:
+class FaultRule(msgspec.Struct):
     """A fault set through the admin API: the next `count` requests, or all until `until`."""
 
     kind: FaultKind
@@ -79,7 +78,7 @@ class FaultRule:
     count: int | None = None  # requests still to fail; None when time-bound
     until: datetime | None = None  # wall-clock end; None when count-bound
     seconds: float = DEFAULT_SLOW_SECONDS
-    id: int = field(default=0)
+    id: int = msgspec.field(default=0)
 
     def applies(self, endpoint: Endpoint, now: datetime) -> bool:
         if self.endpoint is not None and self.endpoint is not endpoint:

@@ -11,9 +11,10 @@ import logging
 import ssl
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
+
+import msgspec
 
 from emulator.kernel.clock import Clock
 from emulator.kernel.hostmap import map_host, unreachable_hint
@@ -26,8 +27,7 @@ HEADERS = "Content-Type: application/json\r\nUser-Agent: Daraja-Emulator\r\n"
 MAX_IN_FLIGHT = 256  # posts at once; later ones wait their turn
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(msgspec.Struct, frozen=True):
     """One POST, as it went."""
 
     at: datetime

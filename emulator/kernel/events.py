@@ -7,13 +7,13 @@ CheckoutRequestID; watchers read the record itself from the journal.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+
+import msgspec
 
 QUEUE_SIZE = 1000  # events a slow watcher may lag behind before it misses some
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(msgspec.Struct, frozen=True):
     kind: str
     checkout_id: str | None = None
 

@@ -23,9 +23,10 @@ import re
 import ssl
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
+
+import msgspec
 
 try:
     import httptools
@@ -86,14 +87,12 @@ class _Stop(_ParseError):
     """Raised from a parser callback to stop parsing: the answer is complete or cut."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     status: int
     body: bytes  # at most MAX_BODY bytes
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """Where a URL points: the origin to connect to and the request line's parts."""
 
     scheme: str

@@ -9,10 +9,10 @@ import logging
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -372,8 +372,7 @@ class RequestLog:
         self.rows.clear()
 
 
-@dataclass(frozen=True)
-class Plumbing:
+class Plumbing(msgspec.Struct, frozen=True):
     """What every Daraja route needs of the kernel, handed to each family's route factory."""
 
     clock: Clock

@@ -7,8 +7,9 @@ paybill collects into its Utility Account, a till into its Merchant Account.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 from emulator.ledger.money import Cents
 
@@ -44,8 +45,7 @@ def collection_account(kind: Kind) -> Account:
     return Account.MERCHANT if kind is Kind.TILL else Account.UTILITY
 
 
-@dataclass
-class Business:
+class Business(msgspec.Struct):
     """A shortcode with its accounts."""
 
     shortcode: str
@@ -55,8 +55,7 @@ class Business:
     initiators: frozenset[str] = frozenset()  # API operators allowed to act for it
 
 
-@dataclass
-class Customer:
+class Customer(msgspec.Struct):
     """A phone with an M-Pesa wallet; the name is the one Safaricom shows merchants."""
 
     phone: str
@@ -69,8 +68,7 @@ class Customer:
 PAYOUTS = frozenset({"b2c", "reversal"})  # entry kinds where the business pays the customer
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """One completed payment, with the balances it left behind.
 
     Which way the money went follows the kind: "stk" and "c2b" debit the customer and credit
@@ -102,10 +100,9 @@ class Entry:
         return self.kind in PAYOUTS
 
 
-@dataclass(frozen=True)
-class Opening:
+class Opening(msgspec.Struct, frozen=True):
     """The balances everything starts with (and returns to on reset)."""
 
     customer: Cents = 100_000_00
     business: Cents = 1_000_000_00  # in Working and in the collection account
-    per_phone: dict[str, Cents] = field(default_factory=dict)  # overrides by phone
+    per_phone: dict[str, Cents] = msgspec.field(default_factory=dict)  # overrides by phone

@@ -10,7 +10,8 @@ Precedence, first that applies:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 from emulator.faults.model import Endpoint
 from emulator.scenario.model import Scenario
@@ -20,8 +21,7 @@ class UnknownScenario(KeyError):
     """A scenario name that the loaded set does not have."""
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(msgspec.Struct, frozen=True):
     scenario: Scenario
     reason: str  # shown in the journal: why this scenario
     queued: bool = False  # an outcome queued through the admin API, not a match

@@ -54,8 +54,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from emulator.scenario import snapshot
 from emulator.scenario.errors import ScenarioError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 import fnmatch
 import random
-from dataclasses import dataclass, field
+
+import msgspec
 
 from emulator.faults.model import FaultSpec
 
@@ -25,8 +26,7 @@ class BalanceItem(str, enum.Enum):
     OMIT = "omit"  # absent, as in the official sample
 
 
-@dataclass(frozen=True)
-class Delay:
+class Delay(msgspec.Struct, frozen=True):
     """Seconds of scenario time before the outcome; a fixed value when low == high."""
 
     low: float
@@ -43,8 +43,7 @@ class Validation(str, enum.Enum):
     TIMEOUT = "timeout"  # as if no answer came within Daraja's wait: ResponseType decides
 
 
-@dataclass(frozen=True)
-class C2BSpec:
+class C2BSpec(msgspec.Struct, frozen=True):
     """How a C2B payment plays out: its validation, its confirmation, its timing."""
 
     validation: Validation = Validation.ANSWER
@@ -66,8 +65,7 @@ class ResultMode(str, enum.Enum):
 INITIATOR_APIS = ("b2c", "b2b", "reversal", "txstatus", "balance")  # what `apis` may name
 
 
-@dataclass(frozen=True)
-class InitiatorSpec:
+class InitiatorSpec(msgspec.Struct, frozen=True):
     """How an initiator API request ends: its result code, how the result travels, when."""
 
     result_code: int | str = 0
@@ -82,8 +80,7 @@ class InitiatorSpec:
         return self.result_code == 0
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(msgspec.Struct, frozen=True):
     """Which pushes a scenario applies to; every condition given must hold."""
 
     phones: frozenset[str] = frozenset()
@@ -118,8 +115,7 @@ class Match:
         return True
 
 
-@dataclass(frozen=True)
-class Scenario:
+class Scenario(msgspec.Struct, frozen=True):
     """One way a transaction can end, and which pushes it applies to."""
 
     name: str
@@ -130,7 +126,7 @@ class Scenario:
     callback: Delivery = Delivery.ONCE
     duplicate_gap: float = 1.0  # scenario seconds between the two posts of a TWICE delivery
     balance: BalanceItem = BalanceItem.EMPTY
-    match: Match = field(default_factory=Match)
+    match: Match = msgspec.field(default_factory=Match)
     default: bool = False
     manual: bool = False  # wait for a decision from the customer's phone (admin API)
     manual_timeout: float = 60.0  # real seconds a manual transaction waits before ending as 1037
@@ -145,8 +141,7 @@ class Scenario:
         return self.result_code == 0
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(msgspec.Struct, frozen=True):
     """A scenario plus the lines the tier checks need to point at."""
 
     scenario: Scenario

@@ -12,7 +12,6 @@ committed snapshot is stale, which is when to run the command again.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
 import math
@@ -20,6 +19,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from emulator.scenario.errors import ScenarioError
 from emulator.scenario.files import bundled_dir, read_dir, scenario_files
@@ -59,7 +61,7 @@ def read(folder: Path) -> list[Loaded] | None:
         return None
     if bundled.KEY != key(folder):
         return None
-    return [dataclasses.replace(loaded, path=str(folder / name)) for name, loaded in bundled.LOADED]
+    return [replace(loaded, path=str(folder / name)) for name, loaded in bundled.LOADED]
 
 
 class _Writer:
@@ -83,8 +85,8 @@ class _Writer:
             if not math.isfinite(value):
                 raise ValueError(f"cannot write {value!r} into the snapshot")
             return repr(value)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self.dataclass(value)
+        if isinstance(value, msgspec.Struct):
+            return self.struct(value)
         if isinstance(value, tuple):
             items = [self.expr(v) for v in value]
             return f"({', '.join(items)},)" if len(items) == 1 else f"({', '.join(items)})"
@@ -98,19 +100,17 @@ class _Writer:
             return "{" + ", ".join(pairs) + "}"
         raise TypeError(f"cannot write a {type(value).__name__} into the snapshot")
 
-    def dataclass(self, value: Any) -> str:
+    def struct(self, value: msgspec.Struct) -> str:
         """A constructor call naming the fields that differ from their defaults."""
         args = []
-        for f in dataclasses.fields(value):
-            if not f.init:
-                continue
+        for f in msgspec.structs.fields(value):
             v = getattr(value, f.name)
-            if f.default is not dataclasses.MISSING:
+            if f.default is not msgspec.NODEFAULT:
                 default = f.default
-            elif f.default_factory is not dataclasses.MISSING:
+            elif f.default_factory is not msgspec.NODEFAULT:
                 default = f.default_factory()
             else:
-                default = dataclasses.MISSING
+                default = msgspec.NODEFAULT
             if type(v) is type(default) and v == default:
                 continue
             args.append(f"{f.name}={self.expr(v)}")
@@ -121,7 +121,7 @@ def render(loaded: Sequence[Loaded], digest: str) -> str:
     """The snapshot module's source for `loaded` (files named by their `path`)."""
     writer = _Writer()
     # each file's path is set at start-up (the folder there), not this machine's
-    entries = [f"    ({Path(item.path).name!r}, {writer.expr(dataclasses.replace(item, path=''))}),"
+    entries = [f"    ({Path(item.path).name!r}, {writer.expr(replace(item, path=''))}),"
                for item in loaded]
     modules: dict[str, list[str]] = {}
     for name, cls in writer.imports.items():

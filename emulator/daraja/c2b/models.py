@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 from emulator.kernel.delivery import Attempt
 from emulator.scenario.model import C2BSpec
@@ -12,16 +13,14 @@ from emulator.scenario.model import C2BSpec
 Version = str  # "v1" or "v2": the product the shortcode registered with
 
 
-@dataclass(frozen=True)
-class RegisterRequest:
+class RegisterRequest(msgspec.Struct, frozen=True):
     shortcode: str
     response_type: str  # "Completed" or "Cancelled": what a validation timeout means
     confirmation_url: str
     validation_url: str  # "" when none was given
 
 
-@dataclass
-class Registration:
+class Registration(msgspec.Struct):
     """A shortcode's C2B URLs, as last registered."""
 
     shortcode: str
@@ -33,8 +32,7 @@ class Registration:
     external_validation: bool  # Daraja calls ValidationURL only when this is on
 
 
-@dataclass(frozen=True)
-class SimulateRequest:
+class SimulateRequest(msgspec.Struct, frozen=True):
     shortcode: str
     command_id: str  # CustomerPayBillOnline or CustomerBuyGoodsOnline
     amount: int  # whole shillings
@@ -64,8 +62,7 @@ class InvalidTransition(Exception):
     """A move the state machine forbids, such as completing a payment twice."""
 
 
-@dataclass
-class Payment:
+class Payment(msgspec.Struct):
     """One customer-to-business payment, from the customer's PIN to the confirmation."""
 
     trans_id: str  # the M-Pesa receipt: TransID in validation and confirmation
@@ -85,9 +82,9 @@ class Payment:
     outcome: str = ""  # why it ended as it did
     third_party_trans_id: str = ""  # from an accepting validation answer
     org_balance: int | None = None  # cents in the credited account after the payment
-    validations: list[Attempt] = field(default_factory=list)  # each validation POST
-    confirmations: list[Attempt] = field(default_factory=list)  # each confirmation POST
-    timeline: list[tuple[datetime, str]] = field(default_factory=list)
+    validations: list[Attempt] = msgspec.field(default_factory=list)  # each validation POST
+    confirmations: list[Attempt] = msgspec.field(default_factory=list)  # each confirmation POST
+    timeline: list[tuple[datetime, str]] = msgspec.field(default_factory=list)
     payer: str = ""  # B2B: the paying shortcode (the customer fields then name the business)
 
     @property

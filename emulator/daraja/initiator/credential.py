@@ -14,8 +14,9 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 SANDBOX_INITIATOR = "testapi"
 SANDBOX_PASSWORD = "Safaricom999!*!"  # the Daraja 2.0/3.0 sandbox's (ledger reference 13)
@@ -37,8 +38,7 @@ def well_formed(credential: str) -> bool:
     return len(raw) == BLOCK
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True):
     """What the credential check found: code None passes, else 2001 or 8006, and why."""
 
     code: int | None

@@ -6,9 +6,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+import msgspec
 
 from emulator.daraja.initiator.wire import Item
 from emulator.kernel.delivery import Attempt
@@ -20,8 +21,7 @@ class State(str, enum.Enum):
     COMPLETED = "completed"  # final: the result was decided (and posted, or withheld)
 
 
-@dataclass
-class Job:
+class Job(msgspec.Struct):
     """One acknowledged request of an initiator API and what became of it."""
 
     api: str  # "b2c", "b2b", "reversal", "txstatus", "balance"
@@ -41,8 +41,9 @@ class Job:
     result_code: int | str | None = None
     result_text: str = ""  # the {"Result": ...} body exactly as posted ("" until decided)
     receipt: str = ""  # the TransactionID of a result that moved money
-    posts: list[Attempt] = field(default_factory=list)  # each POST to ResultURL / QueueTimeOutURL
-    timeline: list[tuple[datetime, str]] = field(default_factory=list)
+    # each POST to ResultURL / QueueTimeOutURL
+    posts: list[Attempt] = msgspec.field(default_factory=list)
+    timeline: list[tuple[datetime, str]] = msgspec.field(default_factory=list)
 
     @property
     def result(self) -> dict[str, Any] | None:
@@ -59,8 +60,7 @@ class Job:
         self.timeline.append((at, note))
 
 
-@dataclass(frozen=True)
-class Settled:
+class Settled(msgspec.Struct, frozen=True):
     """What a family decided when the result fell due."""
 
     code: int | str
@@ -69,8 +69,7 @@ class Settled:
     note: str  # for the journal
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(msgspec.Struct, frozen=True):
     """What scenarios and fault scenarios match a request by."""
 
     phone: str = ""  # B2C: the recipient; else "" (B2B: the Requester when given)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 # maps TrxCode -> what the customer's phone does on scanning it (ledger reference 10)
 TRX_CODES: dict[str, str] = {
@@ -16,8 +17,7 @@ TRX_CODES: dict[str, str] = {
 DEFAULT_SIZE = 300  # pixels a side: both captured images were 300x300
 
 
-@dataclass(frozen=True)
-class QrRequest:
+class QrRequest(msgspec.Struct, frozen=True):
     merchant_name: str
     ref_no: str
     amount: int  # whole shillings
@@ -26,8 +26,7 @@ class QrRequest:
     size: int  # the image's width and height in pixels
 
 
-@dataclass
-class QrCode:
+class QrCode(msgspec.Struct):
     """A code Daraja generated: the request and the text the image encodes. The PNG is made
     again from the text when asked (segno is deterministic), so the journal keeps no images."""
 

@@ -11,7 +11,7 @@ most 99 of them, which the wire checks before a code is made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 TEMPLATE_ID = "DARAJA-EMULATOR"  # tag 26/00: whose merchant-account template this is
 CURRENCY_KES = "404"
@@ -24,8 +24,7 @@ class PayloadError(ValueError):
     """The text is not a Dynamic QR of this emulator (bad TLV, CRC or a missing field)."""
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(msgspec.Struct, frozen=True):
     merchant_name: str
     ref_no: str
     amount: int

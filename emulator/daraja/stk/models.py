@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
+
+import msgspec
 
 from emulator.kernel.delivery import Attempt
 from emulator.scenario.model import Scenario
@@ -56,8 +57,7 @@ class QueryRequest(NamedTuple):
     checkout_request_id: str
 
 
-@dataclass(frozen=True)
-class Payment:
+class Payment(msgspec.Struct, frozen=True):
     """The money of a successful push, as STK hands it to whatever keeps the books."""
 
     receipt: str
@@ -76,8 +76,7 @@ class Settlement(Protocol):
     def settle(self, payment: Payment) -> bool: ...
 
 
-@dataclass(slots=True)
-class Transaction:
+class Transaction(msgspec.Struct):
     """One accepted push, from prompt to result. Slots, no __dict__: a hundred thousand may be
     pending at once."""
 
@@ -98,7 +97,7 @@ class Transaction:
     receipt: str | None = None
     queued: bool = False  # an outcome queued through the admin API chose the scenario
     attempts: tuple[Attempt, ...] = ()  # each callback POST, as it went (most pushes: none yet)
-    timeline: list[tuple[datetime, str]] = field(default_factory=list)
+    timeline: list[tuple[datetime, str]] = msgspec.field(default_factory=list)
 
     @property
     def phone(self) -> str:
