@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit, queue_request
@@ -21,6 +21,7 @@ from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
 from emulator.kernel.fields import MAX_AMOUNT
 from emulator.kernel.formats import MSISDN, msisdn_why
+from emulator.kernel.routing import Route
 from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario

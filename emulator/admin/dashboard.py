@@ -11,12 +11,13 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from emulator._version import __version__
 from emulator.daraja.stk.rules import BUSINESS_NAME
 from emulator.kernel.errors import ResourceNotFound
+from emulator.kernel.routing import Route
 
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/_emulator/dashboard"

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import (
@@ -21,6 +21,7 @@ from emulator.admin.numbers import (
     query_limit,
 )
 from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultRule
+from emulator.kernel.routing import Route
 from emulator.wiring import Emulator
 
 

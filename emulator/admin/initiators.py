@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import number, query_limit
 from emulator.admin.views import attempt
+from emulator.kernel.routing import Route
 from emulator.scenario.engine import UnknownScenario
 from emulator.scenario.model import INITIATOR_APIS
 from emulator.wiring import Emulator

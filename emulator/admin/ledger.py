@@ -9,10 +9,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit
+from emulator.kernel.routing import Route
 from emulator.ledger.book import LedgerError
 from emulator.ledger.models import Account, Business, Customer, Entry
 from emulator.ledger.money import cents, shillings

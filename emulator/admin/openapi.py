@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+
+from emulator.kernel.routing import Route
 
 
 @lru_cache(maxsize=1)

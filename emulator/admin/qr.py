@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.c2b import payment_view, start_payment
 from emulator.admin.numbers import query_limit
+from emulator.kernel.routing import Route
 from emulator.wiring import Emulator
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from emulator._version import __version__
 from emulator.admin import c2b as c2b_admin
@@ -26,6 +26,7 @@ from emulator.admin.inbox import inbox
 from emulator.admin.numbers import number, query_limit, queue_request
 from emulator.config import MAX_TIME_SCALE
 from emulator.daraja.stk.models import State
+from emulator.kernel.routing import Route
 from emulator.kernel.texts import describe
 from emulator.scenario.engine import UnknownScenario
 from emulator.scenario.loader import ScenarioError

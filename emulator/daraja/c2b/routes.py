@@ -7,7 +7,6 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from emulator.daraja.c2b import wire
 from emulator.daraja.c2b.lifecycle import C2BLifecycle
@@ -15,6 +14,7 @@ from emulator.daraja.c2b.models import Refused, Version
 from emulator.daraja.c2b.rules import C2BBackend
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint
+from emulator.kernel.routing import Route
 from emulator.kernel.texts import C2B_URL_VAULT_FAULT
 from emulator.kernel.web import DarajaJSON, Plumbing, daraja_headers, read_json
 

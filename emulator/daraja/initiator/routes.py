@@ -10,12 +10,12 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.daraja.initiator import wire
 from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint
+from emulator.kernel.routing import Route
 from emulator.kernel.web import DarajaJSON, Plumbing, daraja_headers, read_json
 
 Parse = Callable[[Any], dict[str, str]]  # a family's body -> fields (raises BadRequest)

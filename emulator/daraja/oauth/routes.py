@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.daraja.oauth.backend import EXPIRES_IN, GRANT_TYPE, OAuthBackend
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint
 from emulator.kernel.errors import UnknownCredentials
+from emulator.kernel.routing import Route
 from emulator.kernel.web import AsgiEndpoint, Plumbing, Receive, Scope, Send, send_json
 
 _USUAL_QUERY = f"grant_type={GRANT_TYPE}".encode()

@@ -8,7 +8,6 @@ from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.daraja.qr import PATH, wire
 from emulator.daraja.qr.models import TRX_CODES
@@ -16,6 +15,7 @@ from emulator.daraja.qr.rules import QrBackend
 from emulator.faults.gate import FaultGate
 from emulator.faults.model import Endpoint
 from emulator.kernel.events import EventBus
+from emulator.kernel.routing import Route
 from emulator.kernel.web import DarajaJSON, Plumbing, daraja_headers, read_json
 
 

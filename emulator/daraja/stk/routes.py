@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from starlette.routing import Route
-
 from emulator.daraja.stk import wire
 from emulator.daraja.stk.lifecycle import StkLifecycle
 from emulator.daraja.stk.rules import StkBackend
 from emulator.faults.gate import FaultGate
 from emulator.faults.gate import apply as apply_fault
 from emulator.faults.model import Endpoint
+from emulator.kernel.routing import Route
 from emulator.kernel.web import (
     AsgiEndpoint,
     Plumbing,

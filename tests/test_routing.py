@@ -1,0 +1,69 @@
+"""kernel/routing.Route: a literal path is compared, not matched by a compiled regex, and
+answers exactly as Starlette's own Route would (start-up compiles no pattern per route)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette import routing as starlette_routing
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from emulator.app import create_app
+from emulator.config import Settings
+from emulator.kernel.routing import Route
+
+
+async def hello(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(f"hello {dict(request.path_params)}")
+
+
+def test_a_literal_route_answers_as_starlettes_own() -> None:
+    ours = Starlette(routes=[Route("/mpesa/x/v1/go", hello, methods=["POST"]),
+                             Route("/items/{id}", hello, methods=["GET"])])
+    theirs = Starlette(routes=[starlette_routing.Route("/mpesa/x/v1/go", hello, methods=["POST"]),
+                               starlette_routing.Route("/items/{id}", hello, methods=["GET"])])
+    ours.router.redirect_slashes = theirs.router.redirect_slashes = False
+    async def ask(app: Starlette, method: str, path: str) -> tuple[int, str, str | None]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answer = await client.request(method, path)
+        return answer.status_code, answer.text, answer.headers.get("allow")
+
+    for method, path in [("POST", "/mpesa/x/v1/go"), ("GET", "/mpesa/x/v1/go"),
+                         ("POST", "/mpesa/x/v1/go/"), ("POST", "/mpesa/x/v1/g"),
+                         ("POST", "/MPESA/x/v1/go"), ("GET", "/items/7"), ("HEAD", "/items/7"),
+                         ("POST", "/items/7"), ("GET", "/items/")]:
+        assert asyncio.run(ask(ours, method, path)) == asyncio.run(ask(theirs, method, path)), \
+            (method, path)
+
+
+@given(st.text(st.characters(codec="ascii", exclude_characters="{}"), max_size=30))
+def test_literal_matching_is_equality(tail: str) -> None:
+    path = "/" + tail
+    route = Route(path, hello, methods=["GET"])
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    assert route.matches(scope)[0] is starlette_routing.Match.FULL
+    assert route.matches({**scope, "path": path + "x"})[0] is starlette_routing.Match.NONE
+    theirs = starlette_routing.Route(path, hello, methods=["GET"])
+    assert route.url_path_for("hello") == theirs.url_path_for("hello")
+
+
+def test_a_path_must_start_with_a_slash() -> None:
+    with pytest.raises(ValueError, match="starts with '/'"):
+        Route("mpesa/x", hello)
+
+
+def test_the_apps_literal_routes_compile_no_pattern() -> None:
+    app = create_app(Settings(port=0))
+    routes = [r for r in app.routes if isinstance(r, starlette_routing.Route)]
+    literal = [r for r in routes if "{" not in r.path]
+    assert len(literal) > 30
+    assert not [r.path for r in literal if isinstance(r.path_regex, re.Pattern)]
+    assert all(isinstance(r, Route) for r in routes)
