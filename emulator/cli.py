@@ -12,12 +12,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, Field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
-from emulator.config import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
+from emulator.config import FLAGS, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -43,23 +42,21 @@ def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _add(parser: argparse.ArgumentParser, f: Field[Any], env: Mapping[str, str]) -> None:
+def _add(parser: argparse.ArgumentParser, field: str, meta: Mapping[str, Any],
+         env: Mapping[str, str]) -> None:
     """One Settings field as a flag whose default comes from its DARAJA_* variable."""
-    meta = f.metadata
     flag, name = meta["flag"], _env_name(meta["flag"])
     if meta["switch"]:
         raw_switch = env.get(name, "").strip().lower()
         if raw_switch and raw_switch not in _TRUE | _FALSE:
             parser.error(f"{name}: expected 1/true/yes/on or 0/false/no/off, got {raw_switch!r}")
         default = raw_switch in _TRUE
-        parser.add_argument(flag, action="store_true", default=default, dest=f.name,
+        parser.add_argument(flag, action="store_true", default=default, dest=field,
                             help=f"{meta['help']} [env {name}=1]")
         return
     convert = _argument_type(meta["parse"])
     raw = env.get(name)
-    default: Any = None if meta["repeat"] else f.default
-    if default is MISSING:
-        default = None
+    default: Any = None if meta["repeat"] else meta["default"]
     if raw is not None and raw != "" and meta["choices"] and raw not in meta["choices"]:
         parser.error(f"{name}: must be one of {', '.join(meta['choices'])}, got {raw!r}")
     if raw is not None and raw != "":
@@ -69,7 +66,7 @@ def _add(parser: argparse.ArgumentParser, f: Field[Any], env: Mapping[str, str])
         except argparse.ArgumentTypeError as exc:
             parser.error(f"{name}: {exc}")
     parser.add_argument(
-        flag, type=convert, default=default, dest=f.name,
+        flag, type=convert, default=default, dest=field,
         action="append" if meta["repeat"] else "store", choices=meta["choices"],
         metavar=meta["metavar"], help=f"{meta['help']} [env {name}]")
 
@@ -84,9 +81,8 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "result, queue-initiator, fast-forward-result, unlock, certificate "
         "(see daraja-emulator SUBCOMMAND --help).",
     )
-    for f in fields(Settings):
-        if "flag" in f.metadata:
-            _add(parser, f, env)
+    for field, meta in FLAGS.items():
+        _add(parser, field, meta, env)
     parser.add_argument("--version", action="version", version=f"daraja-emulator {__version__}")
     return parser
 
@@ -96,16 +92,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     from emulator.configfile import load_config_file
 
     values: dict[str, Any] = {}
-    for f in fields(Settings):
-        if "flag" not in f.metadata:
-            continue
-        value = getattr(args, f.name)
-        if f.metadata["switch"] and f.name == "bundled_scenarios":
+    for field, meta in FLAGS.items():
+        value = getattr(args, field)
+        if meta["switch"] and field == "bundled_scenarios":
             value = not value  # the flag says --no-bundled-scenarios
-        elif f.metadata["repeat"]:
+        elif meta["repeat"]:
             items = value or ()
-            value = dict(items) if f.name in _MAPPINGS else tuple(items)
-        values[f.name] = value
+            value = dict(items) if field in _MAPPINGS else tuple(items)
+        values[field] = value
     apps: dict[str, str] = {}
     shortcodes = {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}
     if args.config_file:
