@@ -60,10 +60,28 @@ def test_a_path_must_start_with_a_slash() -> None:
         Route("mpesa/x", hello)
 
 
-def test_the_apps_literal_routes_compile_no_pattern() -> None:
+def test_the_app_compiles_no_pattern_at_start_up_and_each_compiles_when_used() -> None:
     app = create_app(Settings(port=0))
     routes = [r for r in app.routes if isinstance(r, starlette_routing.Route)]
-    literal = [r for r in routes if "{" not in r.path]
-    assert len(literal) > 30
-    assert not [r.path for r in literal if isinstance(r.path_regex, re.Pattern)]
     assert all(isinstance(r, Route) for r in routes)
+    assert len(routes) > 40
+    assert not [r.path for r in routes if isinstance(r.path_regex, re.Pattern)]
+    for route in routes:  # a bad parameterised path fails here, not at a first request
+        assert isinstance(route, Route)
+        route.compile()
+        theirs = starlette_routing.Route(route.path, hello)
+        assert (route.path_format, route.param_convertors.keys()) == \
+            (theirs.path_format, theirs.param_convertors.keys())
+
+
+def test_a_parameterised_path_is_compiled_by_its_first_request_or_url() -> None:
+    for build_url_first in (False, True):
+        route = Route("/items/{id:int}/x", hello, methods=["GET"])
+        assert not isinstance(route.path_regex, re.Pattern)
+        if build_url_first:
+            assert route.url_path_for("hello", id=7) == "/items/7/x"
+        scope = {"type": "http", "method": "GET", "path": "/items/42/x", "root_path": ""}
+        match, child = route.matches(scope)
+        assert match is starlette_routing.Match.FULL and child["path_params"] == {"id": 42}
+        assert isinstance(route.path_regex, re.Pattern)
+        assert route.matches({**scope, "path": "/items/x/x"})[0] is starlette_routing.Match.NONE
