@@ -98,3 +98,26 @@ def test_strict_credentials_are_made_at_start_up(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "cryptography", None)
     with pytest.raises(NeedsCryptography):
         create_app(Settings(strict_credentials=True))
+
+
+def test_every_admin_group_is_imported_by_its_first_request(server: EmulatorServer) -> None:
+    """The admin API's groups are routed from start-up and imported when first asked (kernel/
+    lazy.py `Later`): each answers its first request, a wrong method is a 405 before it is
+    imported, and every handler the table names exists (a misspelt one fails here)."""
+    from emulator.kernel.lazy import Later
+
+    later = [route for route in server.app.routes if isinstance(getattr(route, "app", None), Later)]
+    assert {route.app.module for route in later} == {
+        f"emulator.admin.{name}" for name in
+        ("inbox", "faults", "ledger", "c2b", "qr", "initiators", "dashboard", "openapi")}
+    url = server.url
+    wrong = httpx.put(f"{url}/_emulator/c2b/payments")
+    assert (wrong.status_code, set(wrong.headers["allow"].split(", "))) == (405, {"GET", "HEAD"})
+    for path in ("/_emulator/c2b/payments", "/_emulator/ledger/businesses", "/_emulator/faults",
+                 "/_emulator/requests", "/_emulator/qr", "/_emulator/initiators/results",
+                 "/_emulator/inbox/shop", "/_emulator/openapi.json", "/_emulator/dashboard/"):
+        assert httpx.get(f"{url}{path}").status_code == 200, path
+    assert httpx.get(f"{url}/_emulator/dashboard/dashboard.js").status_code == 200
+    assert httpx.get(f"{url}/_emulator/ledger/customers/254708374149").status_code == 200
+    for route in later:
+        route.app.resolve()

@@ -4,13 +4,11 @@ validation and confirmation attempt, a payment started by QA, and queued C2B sce
 
 from __future__ import annotations
 
-from functools import partial
 from itertools import islice
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit, queue_request
@@ -21,7 +19,6 @@ from emulator.kernel import fields
 from emulator.kernel.errors import BadRequest
 from emulator.kernel.fields import MAX_AMOUNT
 from emulator.kernel.formats import MSISDN, msisdn_why
-from emulator.kernel.routing import Route
 from emulator.ledger.models import Entry, Kind
 from emulator.ledger.money import shillings
 from emulator.scenario.engine import UnknownScenario
@@ -185,18 +182,3 @@ async def queue(emu: Emulator, request: Request) -> Response:
             raise AdminError(404, f"no C2B scenario named {scenario!r}") from None
     queued = emu.c2b.queued.items()
     return JSONResponse({"queue": [{"phone": p, "scenarios": list(n)} for p, n in queued if n]})
-
-
-P = "/_emulator/c2b"
-
-
-def routes(emu: Emulator) -> list[BaseRoute]:
-    return [
-        Route(f"{P}/registrations", partial(registrations, emu), methods=["GET", "DELETE"]),
-        Route(f"{P}/registrations/{{shortcode}}", partial(validation_switch, emu),
-              methods=["PUT"]),
-        Route(f"{P}/payments", partial(payments, emu), methods=["GET"]),
-        Route(f"{P}/payments/{{trans_id}}", partial(payment, emu), methods=["GET"]),
-        Route(f"{P}/pay", partial(pay, emu), methods=["POST"]),
-        Route(f"{P}/queue", partial(queue, emu), methods=["GET", "POST", "DELETE"]),
-    ]

@@ -11,13 +11,11 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from emulator._version import __version__
 from emulator.daraja.stk.rules import BUSINESS_NAME
 from emulator.kernel.errors import ResourceNotFound
-from emulator.kernel.routing import Route
 
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/_emulator/dashboard"
@@ -48,9 +46,4 @@ async def page(request: Request) -> Response:
     return HTMLResponse(text, headers=HEADERS)
 
 
-routes = [
-    Route("/", root, methods=["GET"]),
-    Route(PREFIX, to_slash, methods=["GET"]),
-    Route(f"{PREFIX}/", page, methods=["GET"]),
-    Mount(PREFIX, app=StaticFiles(directory=STATIC), name="dashboard-static"),
-]
+static = StaticFiles(directory=STATIC)  # the page's scripts and styles, under PREFIX

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import (
@@ -21,7 +19,6 @@ from emulator.admin.numbers import (
     query_limit,
 )
 from emulator.faults.model import DEFAULT_SLOW_SECONDS, Endpoint, FaultKind, FaultRule
-from emulator.kernel.routing import Route
 from emulator.wiring import Emulator
 
 
@@ -108,14 +105,3 @@ async def requests(emu: Emulator, request: Request) -> Response:
         for at, method, path, status, detail in newest
     ]
     return JSONResponse({"requests": rows})
-
-
-P = "/_emulator"
-
-
-def routes(emu: Emulator) -> list[BaseRoute]:
-    return [
-        Route(f"{P}/faults", partial(faults, emu), methods=["GET", "POST", "DELETE"]),
-        Route(f"{P}/faults/rate-limit", partial(rate_limit, emu), methods=["PUT"]),
-        Route(f"{P}/requests", partial(requests, emu), methods=["GET"]),
-    ]

@@ -4,17 +4,14 @@ certificate. /_emulator/initiators/..."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import number, query_limit
 from emulator.admin.views import attempt
-from emulator.kernel.routing import Route
 from emulator.scenario.engine import UnknownScenario
 from emulator.scenario.model import INITIATOR_APIS
 from emulator.wiring import Emulator
@@ -133,19 +130,3 @@ async def certificate(emu: Emulator, request: Request) -> Response:
     if not pem:
         raise AdminError(404, "no certificate: start the emulator with --strict-credentials")
     return Response(pem, media_type="application/x-pem-file")
-
-
-P = "/_emulator/initiators"
-
-
-def routes(emu: Emulator) -> list[BaseRoute]:
-    return [
-        Route(f"{P}/results", partial(results, emu), methods=["GET"]),
-        Route(f"{P}/results/{{conversation_id}}", partial(result, emu), methods=["GET"]),
-        Route(f"{P}/results/{{conversation_id}}/fast-forward", partial(fast_forward, emu),
-              methods=["POST"]),
-        Route(f"{P}/fast-forward", partial(fast_forward_all, emu), methods=["POST"]),
-        Route(f"{P}/queue", partial(queue, emu), methods=["GET", "POST", "DELETE"]),
-        Route(f"{P}/certificate", partial(certificate, emu), methods=["GET"]),
-        Route(f"{P}/{{name}}/unlock", partial(unlock, emu), methods=["POST"]),
-    ]

@@ -4,16 +4,13 @@ entries. /_emulator/ledger/..."""
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit
-from emulator.kernel.routing import Route
 from emulator.ledger.book import LedgerError
 from emulator.ledger.models import Account, Business, Customer, Entry
 from emulator.ledger.money import cents, shillings
@@ -119,15 +116,3 @@ async def entries(emu: Emulator, request: Request) -> Response:
     found = emu.ledger.history(q.get("phone") or None, q.get("shortcode") or None)[:limit]
     return JSONResponse({"entries": [entry_view(e) for e in found],
                          "total": shillings(emu.ledger.total())})
-
-
-P = "/_emulator/ledger"
-
-
-def routes(emu: Emulator) -> list[BaseRoute]:
-    return [
-        Route(f"{P}/businesses", partial(businesses, emu), methods=["GET"]),
-        Route(f"{P}/businesses/{{shortcode}}", partial(business, emu), methods=["GET", "PUT"]),
-        Route(f"{P}/customers/{{phone}}", partial(customer, emu), methods=["GET", "PUT"]),
-        Route(f"{P}/entries", partial(entries, emu), methods=["GET"]),
-    ]

@@ -11,8 +11,6 @@ from functools import lru_cache
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.kernel.routing import Route
-
 
 @lru_cache(maxsize=1)
 def document() -> bytes:
@@ -26,6 +24,3 @@ async def openapi(request: Request) -> Response:
     return Response(
         document(), media_type="application/json", headers={"Cache-Control": "no-cache"}
     )
-
-
-routes = [Route("/_emulator/openapi.json", openapi, methods=["GET"])]

@@ -4,17 +4,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.c2b import payment_view, start_payment
 from emulator.admin.numbers import query_limit
-from emulator.kernel.routing import Route
 from emulator.wiring import Emulator
 
 if TYPE_CHECKING:
@@ -80,14 +77,3 @@ async def scan(emu: Emulator, request: Request) -> Response:
     p = start_payment(emu, asked.cpi, data.get("phone"), asked.amount, asked.ref_no,
                       origin="qr", command=command)
     return JSONResponse(payment_view(p), status_code=201)
-
-
-P = "/_emulator/qr"
-
-
-def routes(emu: Emulator) -> list[BaseRoute]:
-    return [
-        Route(P, partial(codes, emu), methods=["GET"]),
-        Route(f"{P}/scan", partial(scan, emu), methods=["POST"]),
-        Route(f"{P}/{{id}}", partial(code, emu), methods=["GET"]),
-    ]

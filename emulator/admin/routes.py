@@ -11,21 +11,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
 
 from emulator._version import __version__
-from emulator.admin import c2b as c2b_admin
-from emulator.admin import dashboard, openapi, views
-from emulator.admin import initiators as initiator_admin
-from emulator.admin import ledger as ledger_admin
-from emulator.admin import qr as qr_admin
+from emulator.admin import views
 from emulator.admin.auth import AdminError, guard, read_body
-from emulator.admin.faults import listing
-from emulator.admin.faults import routes as fault_routes
-from emulator.admin.inbox import inbox
 from emulator.admin.numbers import number, query_limit, queue_request
 from emulator.config import MAX_TIME_SCALE
 from emulator.daraja.stk.models import State
+from emulator.kernel.lazy import Later
 from emulator.kernel.routing import Route
 from emulator.kernel.texts import describe
 from emulator.scenario.engine import UnknownScenario
@@ -255,14 +249,20 @@ def _event_data(emu: Emulator, kind: str, checkout_id: str | None) -> dict[str, 
     if kind == "queue":
         return _queue_list(emu)
     if kind == "faults":
+        from emulator.admin.faults import listing  # the admin groups load when first used
+
         return listing(emu)
     if kind == "c2b":  # a C2B payment changed: its summary (the dashboard's balances follow)
+        from emulator.admin import c2b as c2b_admin
+
         payment = emu.c2b.payments.get(checkout_id or "")
         if payment is None:
             return None
         return c2b_admin.payment_view(payment, detail=False,
                                       reversal=c2b_admin.reversal_of(emu, payment))
     if kind == "qr":
+        from emulator.admin import qr as qr_admin
+
         code = emu.qr.codes.get(checkout_id or "")
         return None if code is None else qr_admin.qr_view(emu, code)
     return {}
@@ -295,9 +295,19 @@ async def events(emu: Emulator, request: Request) -> Response:
 P = "/_emulator"
 
 
+def _later(path: str, module: str, name: str, methods: list[str], *args: Any) -> Route:
+    """A route to `emulator.admin.<module>.<name>`, imported on the route's first request."""
+    return Route(path, Later(f"emulator.admin.{module}", name, *args), methods=methods,
+                 name=name)
+
+
 def routes(emu: Emulator) -> list[BaseRoute]:
     """The control plane under /_emulator/, the dashboard and the OpenAPI document; each
-    handler is handed the emulator it works on."""
+    handler is handed the emulator it works on. Every admin path is here; the groups after
+    the core (faults, ledger, C2B, QR, initiators, the inbox, the dashboard, the OpenAPI
+    document) are imported by their first request, not at start-up."""
+    c2b, ledger, qr, initiators = f"{P}/c2b", f"{P}/ledger", f"{P}/qr", f"{P}/initiators"
+    dashboard = f"{P}/dashboard"
     return [
         Route(f"{P}/health", partial(health, emu), methods=["GET"]),
         Route(f"{P}/transactions", partial(transactions, emu), methods=["GET"]),
@@ -313,13 +323,37 @@ def routes(emu: Emulator) -> list[BaseRoute]:
         Route(f"{P}/queue", partial(queue, emu), methods=["GET", "POST", "DELETE"]),
         Route(f"{P}/time", partial(time_state, emu), methods=["GET", "POST"]),
         Route(f"{P}/tokens/expire", partial(expire_tokens, emu), methods=["POST"]),
-        Route(f"{P}/inbox/{{name}}", partial(inbox, emu), methods=["GET", "POST", "DELETE"]),
         Route(f"{P}/events", partial(events, emu), methods=["GET"]),
-        *fault_routes(emu),
-        *ledger_admin.routes(emu),
-        *c2b_admin.routes(emu),
-        *qr_admin.routes(emu),
-        *initiator_admin.routes(emu),
-        *dashboard.routes,
-        *openapi.routes,
+        _later(f"{P}/inbox/{{name}}", "inbox", "inbox", ["GET", "POST", "DELETE"], emu),
+        _later(f"{P}/faults", "faults", "faults", ["GET", "POST", "DELETE"], emu),
+        _later(f"{P}/faults/rate-limit", "faults", "rate_limit", ["PUT"], emu),
+        _later(f"{P}/requests", "faults", "requests", ["GET"], emu),
+        _later(f"{ledger}/businesses", "ledger", "businesses", ["GET"], emu),
+        _later(f"{ledger}/businesses/{{shortcode}}", "ledger", "business", ["GET", "PUT"], emu),
+        _later(f"{ledger}/customers/{{phone}}", "ledger", "customer", ["GET", "PUT"], emu),
+        _later(f"{ledger}/entries", "ledger", "entries", ["GET"], emu),
+        _later(f"{c2b}/registrations", "c2b", "registrations", ["GET", "DELETE"], emu),
+        _later(f"{c2b}/registrations/{{shortcode}}", "c2b", "validation_switch", ["PUT"], emu),
+        _later(f"{c2b}/payments", "c2b", "payments", ["GET"], emu),
+        _later(f"{c2b}/payments/{{trans_id}}", "c2b", "payment", ["GET"], emu),
+        _later(f"{c2b}/pay", "c2b", "pay", ["POST"], emu),
+        _later(f"{c2b}/queue", "c2b", "queue", ["GET", "POST", "DELETE"], emu),
+        _later(qr, "qr", "codes", ["GET"], emu),
+        _later(f"{qr}/scan", "qr", "scan", ["POST"], emu),
+        _later(f"{qr}/{{id}}", "qr", "code", ["GET"], emu),
+        _later(f"{initiators}/results", "initiators", "results", ["GET"], emu),
+        _later(f"{initiators}/results/{{conversation_id}}", "initiators", "result", ["GET"],
+               emu),
+        _later(f"{initiators}/results/{{conversation_id}}/fast-forward", "initiators",
+               "fast_forward", ["POST"], emu),
+        _later(f"{initiators}/fast-forward", "initiators", "fast_forward_all", ["POST"], emu),
+        _later(f"{initiators}/queue", "initiators", "queue", ["GET", "POST", "DELETE"], emu),
+        _later(f"{initiators}/certificate", "initiators", "certificate", ["GET"], emu),
+        _later(f"{initiators}/{{name}}/unlock", "initiators", "unlock", ["POST"], emu),
+        _later("/", "dashboard", "root", ["GET"]),
+        _later(dashboard, "dashboard", "to_slash", ["GET"]),
+        _later(f"{dashboard}/", "dashboard", "page", ["GET"]),
+        Mount(dashboard, app=Later("emulator.admin.dashboard", "static", asgi=True),
+              name="dashboard-static"),
+        _later(f"{P}/openapi.json", "openapi", "openapi", ["GET"]),
     ]

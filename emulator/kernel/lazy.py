@@ -10,13 +10,16 @@ reaches one of its paths: start-up then imports only what its first requests nee
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from importlib import import_module
+from typing import Any
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.kernel.routing import Route
 
-__all__ = ["LazyRoutes"]
+__all__ = ["LazyRoutes", "Later"]
 
 
 class LazyRoutes:
@@ -46,3 +49,27 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._group.app(self._path)(scope, receive, send)
+
+
+class Later:
+    """A route's endpoint named by module and attribute, imported when a request first reaches
+    it: `module.name(*args, request)` as a request handler, or with `asgi=True` the attribute
+    itself as an ASGI app. The admin API's groups (C2B, ledger, faults, QR, initiators, the
+    inbox, the dashboard, the OpenAPI document) are routed from start-up but imported by their
+    first request (4-5 ms of start-up)."""
+
+    def __init__(self, module: str, name: str, *args: Any, asgi: bool = False) -> None:
+        self.module, self.name = module, name
+        self._args, self._asgi = args, asgi
+        self._app: ASGIApp | None = None
+
+    def resolve(self) -> ASGIApp:
+        """Import the module and make the app (what the first request does)."""
+        if self._app is None:
+            target = getattr(import_module(self.module), self.name)
+            self._app = target if self._asgi else request_response(
+                partial(target, *self._args) if self._args else target)
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self._app or self.resolve())(scope, receive, send)
