@@ -271,6 +271,12 @@ class Settings(msgspec.Struct, frozen=True):
         help="seconds a client may take to send a request (headers, then body); a slower body "
         "gets Daraja's 400.002.05, a slower request head a closed connection")
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes`, checked as any new Settings is (a Struct, not a dataclass:
+        `dataclasses.replace` does not apply)."""
+        values = {name: getattr(self, name) for name in self.__struct_fields__}
+        return Settings(**{**values, **changes})
+
     def __post_init__(self) -> None:
         force_setattr(self, "apps", _frozen(self.apps))
         force_setattr(self, "shortcodes", _frozen(self.shortcodes))

@@ -155,3 +155,25 @@ def test_an_unusable_state_path_is_refused_without_a_traceback(
     assert main(["--state", str(path), "--port", "0"], env={}) == 2
     err = capsys.readouterr().err
     assert "cannot be opened" in err and "Traceback" not in err
+
+
+def test_settings_replace_is_a_checked_copy_and_every_flag_has_its_field() -> None:
+    from types import MappingProxyType
+
+    from emulator.config import FLAGS, Settings
+
+    before = Settings(apps={"key": "secret"})
+    after = before.replace(port=9000, time_scale=0)
+    assert (after.port, after.time_scale, before.port) == (9000, 0, 8765)
+    assert isinstance(after.apps, MappingProxyType) and dict(after.apps) == {"key": "secret"}
+    with pytest.raises(ValueError, match="time_scale"):
+        before.replace(time_scale=-1)  # checked as a new Settings is
+    with pytest.raises(TypeError):
+        before.replace(no_such_setting=1)
+    # each flag describes the field it is declared beside: its dest is that field
+    assert set(FLAGS) <= set(Settings.__struct_fields__)
+    parser = serve_parser({})
+    for action in parser._actions:
+        if action.dest in FLAGS:
+            assert action.option_strings == [FLAGS[action.dest]["flag"]]
+    assert {a.dest for a in parser._actions} >= set(FLAGS)

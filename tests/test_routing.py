@@ -38,7 +38,9 @@ def test_a_literal_route_answers_as_starlettes_own() -> None:
 
     for method, path in [("POST", "/mpesa/x/v1/go"), ("GET", "/mpesa/x/v1/go"),
                          ("POST", "/mpesa/x/v1/go/"), ("POST", "/mpesa/x/v1/g"),
-                         ("POST", "/MPESA/x/v1/go"), ("GET", "/items/7"), ("HEAD", "/items/7"),
+                         ("POST", "/MPESA/x/v1/go"), ("POST", "/mpesa/x/v1/go%0A"),
+                         ("GET", "/mpesa/x/v1/go%0A"), ("POST", "/mpesa/x/v1/go%0A%0A"),
+                         ("GET", "/items/7"), ("HEAD", "/items/7"), ("GET", "/items/7%0A"),
                          ("POST", "/items/7"), ("GET", "/items/")]:
         assert asyncio.run(ask(ours, method, path)) == asyncio.run(ask(theirs, method, path)), \
             (method, path)
@@ -51,6 +53,10 @@ def test_literal_matching_is_equality(tail: str) -> None:
     scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
     assert route.matches(scope)[0] is starlette_routing.Match.FULL
     assert route.matches({**scope, "path": path + "x"})[0] is starlette_routing.Match.NONE
+    theirs_too = starlette_routing.Route(path, hello, methods=["GET"])
+    for other in (path + "\n", path + "\n\n", path[:-1], path.upper()):
+        assert route.matches({**scope, "path": other})[0] is \
+            theirs_too.matches({**scope, "path": other})[0], repr(other)
     theirs = starlette_routing.Route(path, hello, methods=["GET"])
     assert route.url_path_for("hello") == theirs.url_path_for("hello")
 

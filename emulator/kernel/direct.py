@@ -35,7 +35,7 @@ class DirectRoutes:
         self._table: dict[tuple[str, str], App] = {}
         for route in routes:
             if (isinstance(route, Route) and isinstance(route.app, AsgiEndpoint)
-                    and not route.param_convertors):
+                    and "{" not in route.path):  # a parameterised path is no exact key
                 for method in route.methods or ():
                     self._table[(method, route.path)] = route.app
         self._handlers: Mapping[type, Handler] = handlers

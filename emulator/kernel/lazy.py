@@ -14,6 +14,7 @@ from functools import partial
 from importlib import import_module
 from typing import Any
 
+from starlette import routing
 from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,7 +37,8 @@ class LazyRoutes:
     def app(self, path: str) -> ASGIApp:
         if self._apps is None:  # synchronous: two first requests cannot both build
             built = self._build()
-            self._apps = {route.path: route.app for route in built if isinstance(route, Route)}
+            self._apps = {route.path: route.app for route in built
+                          if isinstance(route, routing.Route)}
         return self._apps[path]
 
 

@@ -54,7 +54,10 @@ class _Literal:
         self._path = path
 
     def match(self, path: str) -> _Matched | None:
-        return _Matched() if path == self._path else None
+        # `$` in Starlette's pattern also matches before one final newline (a `%0A` at the end)
+        if path == self._path or (path[-1:] == "\n" and path[:-1] == self._path):
+            return _Matched()
+        return None
 
 
 class _Matched:

@@ -1,7 +1,7 @@
 """Ledger records: businesses with their accounts, customers with their wallets, entries.
 
-Plain dataclasses, no I/O. Which account a payment touches follows ledger reference 0.7: a
-paybill collects into its Utility Account, a till into its Merchant Account.
+Plain records (msgspec Structs), no I/O. Which account a payment touches follows ledger
+reference 0.7: a paybill collects into its Utility Account, a till into its Merchant Account.
 """
 
 from __future__ import annotations

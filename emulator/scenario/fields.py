@@ -189,7 +189,7 @@ _OUTCOME_ONLY = ("result_code", "result_desc", "delay", "callback", "duplicate_g
 def _optional(
     given: dict[str, tuple[Node, Node]], key: str, parse: Callable[[Node], Any]
 ) -> dict[str, Any]:
-    """{key: parsed value} if the field was given, else {} so the dataclass default applies."""
+    """{key: parsed value} if the field was given, else {} so the record's default applies."""
     return {key: parse(given[key][1])} if key in given else {}
 
 

@@ -1,4 +1,4 @@
-"""Scenario data: plain frozen dataclasses, no I/O, no YAML."""
+"""Scenario data: plain frozen records (msgspec Structs), no I/O, no YAML."""
 
 from __future__ import annotations
 
