@@ -20,7 +20,6 @@ from emulator.admin.auth import AdminError, admin_error
 from emulator.admin.guard import PREFIX as ADMIN_PREFIX
 from emulator.admin.guard import AdminGuard
 from emulator.config import Settings
-from emulator.faults import responses as fault_responses
 from emulator.faults.gate import FaultTriggered
 from emulator.kernel.clock import Clock
 from emulator.kernel.direct import DirectRoutes
@@ -58,6 +57,8 @@ def _handlers(emu: Emulator) -> dict[type[Exception], object]:
 
     async def fault(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FaultTriggered)
+        from emulator.faults import responses as fault_responses  # with the first fault only
+
         response, status, detail = fault_responses.render(exc, emu.ids.request_id())
         web.log(request, status, detail)
         return response
