@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
-from emulator.config import FLAGS, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the settings (and msgspec) are imported by serve(), with the collector paused
     from starlette.applications import Starlette
+
+    from emulator.config import Settings
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -72,6 +73,8 @@ def _add(parser: argparse.ArgumentParser, field: str, meta: Mapping[str, Any],
 
 
 def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    from emulator.config import FLAGS
+
     parser = argparse.ArgumentParser(
         prog="daraja-emulator",
         description="A local, offline stand-in for Safaricom's M-Pesa Daraja API (STK Push). "
@@ -89,6 +92,7 @@ def serve_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from parsed flags; --config, --app and --shortcode merge (flags last)."""
+    from emulator.config import FLAGS, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Settings
     from emulator.configfile import load_config_file
 
     values: dict[str, Any] = {}
