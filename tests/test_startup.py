@@ -77,6 +77,8 @@ def test_serving_imports_only_what_serving_needs() -> None:
         "emulator.admin.auth", "emulator.admin.guard", "emulator.admin.numbers",
         "emulator.admin.routes", "emulator.admin.views"}
     assert "starlette.staticfiles" not in modules
+    assert "emulator.kernel.httppost" not in modules  # the callback client: the first post
+    assert "emulator.faults.responses" not in modules  # the first fault answered
 
 
 def test_a_state_file_loads_sqlite(tmp_path: Path) -> None:

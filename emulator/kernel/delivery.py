@@ -12,14 +12,17 @@ import ssl
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import msgspec
 
 from emulator.kernel.clock import Clock
 from emulator.kernel.hostmap import map_host, unreachable_hint
-from emulator.kernel.httppost import ConnectFailed, Poster, PostError, PostTimeout
 from emulator.kernel.logsafe import escape
+
+if TYPE_CHECKING:  # the client itself is imported by the first post (1-1.5 ms of start-up)
+    from emulator.kernel.httppost import Poster
 
 log = logging.getLogger("emulator.callbacks")
 MAX_RECORDED_BODY = 2048  # characters of a receiver's answer kept in the journal
@@ -69,7 +72,8 @@ class Delivery:
         self._clock = clock
         self._host_map = host_map or {}  # URL host -> the host to post to instead
         self._allow = allow  # --callback-allow: the only hosts posted to (None: any)
-        self._poster = Poster(timeout, tls_context, MAX_IN_FLIGHT)  # made on first use
+        self._timeout = timeout
+        self._poster: Poster | None = None  # made by the first post
         self._held_until = 0.0  # monotonic time before which posts wait (see hold)
 
     def hold(self, seconds: float) -> None:
@@ -91,12 +95,15 @@ class Delivery:
         if refused is not None:
             log.warning("callback %s -> %s not posted: %s", label or "?", url, refused)
             return Attempt(at, url, None, refused, 0.0, "", body.decode())
+        from emulator.kernel.httppost import ConnectFailed, PostError, PostTimeout
+
+        poster = self._poster or self._client()
         start = time.perf_counter()
         status: int | None = None
         error: str | None = None
         answer_text = ""
         try:
-            answer = await self._poster.post(url, body, HEADERS)
+            answer = await poster.post(url, body, HEADERS)
             status = answer.status
             answer_text = answer.body[: MAX_RECORDED_BODY * 4].decode("utf-8", "replace")
             answer_text = answer_text[:MAX_RECORDED_BODY]
@@ -130,5 +137,12 @@ class Delivery:
         return (f"not posted: callback host {shown} is not in --callback-allow "
                 f"({', '.join(sorted(self._allow))})")
 
+    def _client(self) -> Poster:
+        from emulator.kernel.httppost import Poster
+
+        self._poster = Poster(self._timeout, tls_context, MAX_IN_FLIGHT)
+        return self._poster
+
     async def aclose(self) -> None:
-        await self._poster.aclose()
+        if self._poster is not None:
+            await self._poster.aclose()
