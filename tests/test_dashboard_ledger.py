@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from emulator import Settings
+from tests import initiator_client
 from tests.c2b_receiver import MerchantReceiver
 from tests.helpers import CallbackReceiver, Daraja
 from tests.test_dashboard import SLOW, Dashboard, browser, dashboard  # noqa: F401
@@ -174,3 +175,22 @@ def test_phone_sized_screen_fits_the_money_panels(
         expect(d.page.locator("#statement-rows tr")).to_have_count(1)
         width = d.page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], f"page is {width}px wide on a 390px screen"
+
+
+def test_a_b2c_result_moves_the_phone_and_the_business_live(
+    browser: Browser, receiver: CallbackReceiver  # noqa: F811
+) -> None:
+    """Initiator results move money too: the page refreshes on their events, no reload."""
+    from playwright.sync_api import expect
+
+    with dashboard(browser, receiver, FAST_TILL) as d:
+        wallet = d.page.locator("section.wallet")
+        wallet.get_by_label("Phone number").fill("254705912645")
+        expect(wallet.locator("#wallet-balance")).to_contain_text("Balance: KES 100,000.00")
+        ack = initiator_client.call(d.daraja, receiver, "b2c", Amount=300)
+        assert ack.status_code == 200, ack.text
+        [result] = initiator_client.wait_result(receiver, ack.json()["ConversationID"])
+        assert result["ResultCode"] == 0
+        expect(wallet.locator("#wallet-balance")).to_contain_text("Balance: KES 100,300.00")
+        business = d.page.locator('article.business[data-shortcode="600992"]')
+        expect(business).to_contain_text("KES 999,700.00")  # the paying shortcode appears

@@ -147,6 +147,21 @@ def test_transactions_rejects_unknown_state(run: Run) -> None:
     assert exc.value.code == 2
 
 
+def test_an_unknown_option_is_told_with_the_subcommands_usage(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emulator.cli import main
+
+    for argv in (["c2b-pay", "600000", "254708374149", "100", "--bogus"],
+                 ["transactions", "--nope", "1"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv, {})
+        err = capsys.readouterr().err
+        assert exc.value.code == 2
+        assert f"usage: daraja-emulator {argv[0]} " in err
+        assert f"daraja-emulator {argv[0]}: error: unrecognized arguments:" in err
+
+
 def test_show_prints_request_timeline_and_attempts(
     run: Run, daraja: Daraja, receiver: CallbackReceiver
 ) -> None:

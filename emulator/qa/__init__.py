@@ -39,7 +39,9 @@ Command = Callable[[EmulatorHandle, argparse.Namespace, TextIO], int]
 
 def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
     """Run one QA subcommand (argv[0]); 1 with a one-line reason when the emulator says no."""
-    args = build_parser(env).parse_args(argv)
+    args, unknown = build_parser(env).parse_known_args(argv)
+    if unknown:  # said with the subcommand's usage, not the top-level one (exits 2)
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     with EmulatorHandle(args.url, admin_token=args.admin_token) as emu:
         try:
             return int(args.run(emu, args, sys.stdout))
@@ -93,7 +95,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     for name, (run, help, add_args) in _SUBCOMMANDS.items():
         p = sub.add_parser(name, parents=[common], help=help, description=help)
         add_args(p)
-        p.set_defaults(run=run)
+        p.set_defaults(run=run, parser=p)  # its own usage for an unknown option
     return parser
 
 

@@ -304,6 +304,11 @@
     balancesSoon();
     booksSoon();
   });
+  // a B2C, B2B or reversal result moved money (or a query's answer was decided): books follow
+  on("initiator", () => {
+    balancesSoon();
+    booksSoon();
+  });
   on("transaction", (e) => {
     if (JSON.parse(e.data).state === "completed") {
       balancesSoon();
