@@ -113,3 +113,19 @@ def test_the_sum_of_all_balances_never_changes(
         assert ledger.total() == total
         assert ledger.customer(phone).balance >= 0
     assert len(ledger.history()) == paid
+
+
+def test_looking_opens_nothing_and_the_total_does_not_depend_on_what_was_looked_at() -> None:
+    ledger = book()
+    start = ledger.total()  # the registered businesses at their opening balances, no wallets
+    assert start == 2 * 2 * 1_000_000_00  # 174379 (Working + Utility), 5212345 (+ Merchant)
+    assert [b.shortcode for b in ledger.known()] == ["174379", "5212345"]
+    assert ledger.peek_customer("254708374149").balance == 100_000_00
+    assert ledger.peek_business("600000") is not None and ledger.peek_business("601000") is None
+    assert ledger.total() == start and not list(ledger.customers) and not list(ledger.businesses)
+    ledger.pay(phone="254708374149", shortcode="174379", amount=500, kind="c2b",
+               receipt="UAF1", at=NOW)
+    # the payer's wallet opened when money first reached it; 174379 was counted already
+    assert ledger.total() == start + 100_000_00
+    assert ledger.peek_customer("254708374149").balance == 100_000_00 - 500
+    assert ledger.peek_business("174379").balances[Account.UTILITY] == 1_000_000_00 + 500

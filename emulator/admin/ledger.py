@@ -79,7 +79,7 @@ async def business(emu: Emulator, request: Request) -> Response:
             raise AdminError(404, str(exc)) from None
         emu.events.publish("ledger")
         return JSONResponse(business_view(found))
-    found = emu.ledger.business(code)
+    found = emu.ledger.peek_business(code)  # a look opens nothing
     if found is None:
         raise AdminError(404, f"no business with shortcode {code} (sandbox codes 600000-600999 "
                          "exist; others need --shortcode or --till)")
@@ -106,7 +106,7 @@ async def customer(emu: Emulator, request: Request) -> Response:
             raise AdminError(400, str(exc)) from None
         emu.events.publish("ledger")
         return JSONResponse(customer_view(found))
-    return JSONResponse(customer_view(emu.ledger.customer(phone)))
+    return JSONResponse(customer_view(emu.ledger.peek_customer(phone)))  # opens nothing
 
 
 async def entries(emu: Emulator, request: Request) -> Response:

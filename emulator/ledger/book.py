@@ -76,33 +76,54 @@ class Ledger:
         found = self.businesses.get(shortcode)
         if found is not None:
             return found
-        kind = self._registered.get(shortcode) or (Kind.PAYBILL if is_sandbox(shortcode) else None)
+        kind = self._kind(shortcode)
         return None if kind is None else self._open(shortcode, kind)
+
+    def peek_business(self, shortcode: str) -> Business | None:
+        """The business as it stands, or as it would open; opens nothing (a view's read)."""
+        found = self.businesses.get(shortcode)
+        if found is not None:
+            return found
+        kind = self._kind(shortcode)
+        return None if kind is None else self._new_business(shortcode, kind)
 
     def till(self, shortcode: str) -> Business:
         """A Buy Goods till: a known business, else a new till opened at its opening balances."""
         return self.business(shortcode) or self._open(shortcode, Kind.TILL)
 
+    def _kind(self, shortcode: str) -> Kind | None:
+        return self._registered.get(shortcode) or (Kind.PAYBILL if is_sandbox(shortcode) else None)
+
     def _open(self, shortcode: str, kind: Kind) -> Business:
+        business = self._new_business(shortcode, kind)
+        self.businesses.add(business)
+        return business
+
+    def _new_business(self, shortcode: str, kind: Kind) -> Business:
         balances = dict.fromkeys(Account, 0)
         balances[Account.WORKING] = self.opening.business
         balances[collection_account(kind)] = self.opening.business
         sandbox = is_sandbox(shortcode)
         name = f"Safaricom Daraja {shortcode[-3:]}" if sandbox else BUSINESS_NAME
-        business = Business(shortcode, kind, name, balances, frozenset({SANDBOX_INITIATOR}))
-        self.businesses.add(business)
-        return business
+        return Business(shortcode, kind, name, balances, frozenset({SANDBOX_INITIATOR}))
 
     def customer(self, phone: str) -> Customer:
         """The customer with this phone, opened at the opening balance on first use."""
         found = self.customers.get(phone)
         if found is not None:
             return found
-        first, middle, last = self.names.name(phone)
-        balance = self.opening.per_phone.get(phone, self.opening.customer)
-        customer = Customer(phone, balance, first, middle, last)
+        customer = self._new_customer(phone)
         self.customers.add(customer)
         return customer
+
+    def peek_customer(self, phone: str) -> Customer:
+        """The customer as they stand, or as they would open; opens nothing (a view's read)."""
+        return self.customers.get(phone) or self._new_customer(phone)
+
+    def _new_customer(self, phone: str) -> Customer:
+        first, middle, last = self.names.name(phone)
+        balance = self.opening.per_phone.get(phone, self.opening.customer)
+        return Customer(phone, balance, first, middle, last)
 
     # --- money ---------------------------------------------------------------------------
 
@@ -260,16 +281,18 @@ class Ledger:
         return customer
 
     def known(self) -> list[Business]:
-        """Every registered business (opened now if need be) and every one opened since, by
-        shortcode: what a statement view lists before any sandbox code is used."""
-        for shortcode in self._registered:
-            self.business(shortcode)
-        return sorted(self.businesses, key=lambda b: b.shortcode)
+        """Every registered business (as it would open, if nothing has touched it yet) and
+        every one opened since, by shortcode; opens nothing."""
+        unopened = [self._new_business(code, kind) for code, kind in self._registered.items()
+                    if self.businesses.get(code) is None]
+        return sorted([*self.businesses, *unopened], key=lambda b: b.shortcode)
 
     def total(self) -> Cents:
-        """Every balance the book holds, summed: payments never change it."""
+        """Every balance the book holds, summed, the registered businesses at their opening
+        balances until first used: payments never change it, and looking never does (a
+        party that money first reaches, or whose balance is set, adds its opening balance)."""
         wallets = sum(c.balance for c in self.customers)
-        accounts = sum(sum(b.balances.values()) for b in self.businesses)
+        accounts = sum(sum(b.balances.values()) for b in self.known())
         return wallets + accounts
 
     def history(self, phone: str | None = None, shortcode: str | None = None) -> list[Entry]:
