@@ -278,13 +278,12 @@ class Settings(msgspec.Struct, frozen=True):
         return Settings(**{**values, **changes})
 
     def __post_init__(self) -> None:
+        _check_numbers(self)
         force_setattr(self, "apps", _frozen(self.apps))
         force_setattr(self, "shortcodes", _frozen(self.shortcodes))
         force_setattr(self, "initiators", _frozen(self.initiators))
         hosts = {k.lower(): v for k, v in self.callback_host_map.items()}
         force_setattr(self, "callback_host_map", _frozen(hosts))
-        if not math.isfinite(self.time_scale) or not 0 <= self.time_scale <= MAX_TIME_SCALE:
-            raise ValueError(f"time_scale must be a number from 0 to {MAX_TIME_SCALE:g}")
         if self.pending_query not in ("modern", "legacy"):
             raise ValueError("pending_query must be 'modern' or 'legacy'")
         force_setattr(self, "tills", tuple(str(code) for code in self.tills))
@@ -296,6 +295,44 @@ class Settings(msgspec.Struct, frozen=True):
             raise ValueError("admin_token must not be empty or blank: give a token or None")
         for name in ("allowed_hosts", "callback_allow"):
             force_setattr(self, name, tuple(host_name(h) for h in getattr(self, name)))
+
+
+# numeric settings: (smallest, largest, whole number?); a wrong value stops Settings(...) with
+# the field named, as the command line's parser stops a flag, instead of failing later (a
+# customer_balance="lots" answered 500 on the first ledger read)
+_NUMBERS: dict[str, tuple[float, float, bool]] = {
+    "port": (0, 65535, True), "customer_balance": (0, math.inf, True),
+    "business_balance": (0, math.inf, True), "journal_size": (1, math.inf, True),
+    "max_body_bytes": (1, math.inf, True), "rate_limit": (1, math.inf, True),
+    "seed": (-math.inf, math.inf, True), "time_scale": (0, MAX_TIME_SCALE, False),
+    "c2b_validation_timeout": (0, math.inf, False), "callback_timeout": (0, math.inf, False),
+    "body_timeout": (0, math.inf, False), "token_lifetime": (0, math.inf, False),
+}
+_MAY_BE_NONE = frozenset({"rate_limit", "seed"})
+_POSITIVE = frozenset({"c2b_validation_timeout", "callback_timeout", "body_timeout",
+                       "token_lifetime"})
+
+
+def _check_numbers(settings: Settings) -> None:
+    for name, (low, high, whole) in _NUMBERS.items():
+        value = getattr(settings, name)
+        if value is None and name in _MAY_BE_NONE:
+            continue
+        kind = (int,) if whole else (int, float)
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if ok and not whole:
+            ok = math.isfinite(value)
+        if ok:
+            ok = low <= value <= high and not (name in _POSITIVE and value <= 0)
+        if not ok:
+            what = "a whole number" if whole else "a number"
+            if name in _POSITIVE:
+                bounds = " > 0"
+            elif high < math.inf:
+                bounds = f" from {low:g} to {high:g}"
+            else:
+                bounds = f" >= {low:g}" if low > -math.inf else ""
+            raise ValueError(f"{name} must be {what}{bounds}, got {value!r}")
 
 
 def _flags() -> dict[str, dict[str, Any]]:

@@ -177,3 +177,25 @@ def test_settings_replace_is_a_checked_copy_and_every_flag_has_its_field() -> No
         if action.dest in FLAGS:
             assert action.option_strings == [FLAGS[action.dest]["flag"]]
     assert {a.dest for a in parser._actions} >= set(FLAGS)
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("port", 99999, "port must be a whole number from 0 to 65535, got 99999"),
+    ("customer_balance", "lots", "customer_balance must be a whole number >= 0, got 'lots'"),
+    ("seed", "x", "seed must be a whole number, got 'x'"),
+    ("time_scale", float("nan"), "time_scale must be a number from 0 to 1000, got nan"),
+    ("callback_timeout", 0, "callback_timeout must be a number > 0, got 0"),
+    ("journal_size", 1.5, "journal_size must be a whole number >= 1, got 1.5"),
+    ("port", True, "port must be a whole number from 0 to 65535, got True"),
+])
+def test_settings_refuse_a_wrong_number_naming_the_field(field: str, value: object,
+                                                         said: str) -> None:
+    """Settings built in code (a pytest fixture, EmulatorServer) are checked as the command
+    line's flags are: a wrong value stops there, not as a 500 on some later request."""
+    from emulator.config import Settings
+
+    with pytest.raises(ValueError) as exc:
+        Settings(**{field: value})
+    assert str(exc.value) == said
+    with pytest.raises(ValueError):
+        Settings().replace(**{field: value})
