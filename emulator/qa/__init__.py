@@ -46,7 +46,7 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
         try:
             return int(args.run(emu, args, sys.stdout))
         except EmulatorUnreachable as exc:
-            hint = f"no emulator at {args.url} (start it with: daraja-emulator)"
+            hint = f"no emulator at {args.url} (start it with: {_command()})"
             print(f"daraja-emulator: {hint if exc.refused else exc}", file=sys.stderr)
         except AdminAPIError as exc:
             print(f"daraja-emulator: {_refusal(emu, args.url, exc)}", file=sys.stderr)
@@ -56,6 +56,13 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
             return 0
     return 1
+
+
+def _command() -> str:
+    """The command as it was typed when that was `daraja-emulator` by a path (a virtualenv's
+    bin/ is often not on PATH), else its bare name."""
+    typed = sys.argv[0] if sys.argv else ""
+    return typed if os.path.basename(typed) == "daraja-emulator" else "daraja-emulator"
 
 
 def _refusal(emu: EmulatorHandle, url: str, exc: AdminAPIError) -> str:
