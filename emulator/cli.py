@@ -297,9 +297,10 @@ def check_scenarios(argv: Sequence[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
     if errors:
         return 1
+    width = max([22, *(len(s.name) for s in scenarios)])  # columns stay aligned
     for s in scenarios:
         what = f"fault {s.fault.kind.value}" if s.fault else f"result {s.result_code}"
-        print(f"ok  {s.name:<22} {what:<22} {s.source}")
+        print(f"ok  {s.name:<{width}} {what:<22} {s.source}")
     print(f"{len(scenarios)} scenarios valid; default '{chosen.default.name}'")
     return 0
 
