@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import operator
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -27,6 +28,7 @@ SANDBOX_SHORTCODE = "174379"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 DEFAULT_PORT = 8765  # clear of 8000/8080/3000/5000, which shop frameworks take
 MAX_TIME_SCALE = 1000.0  # a thousandfold slow-down is more than any test needs
+MAX_BALANCE = 10**12  # shillings: a trillion is more than any test needs, and keeps numbers sane
 
 PendingQuery = Literal["modern", "legacy"]
 NameFields = Literal["auto", "first", "all"]
@@ -83,10 +85,10 @@ def positive_int(text: str) -> int:
 
 
 def shillings(text: str) -> int:
-    """A whole number of shillings >= 0 (balances)."""
+    """A whole number of shillings from 0 to MAX_BALANCE (balances)."""
     value = whole(text.replace(",", "").replace("_", ""))
-    if value < 0:
-        raise ValueError("must be a whole number of shillings >= 0")
+    if not 0 <= value <= MAX_BALANCE:
+        raise ValueError(f"must be a whole number of shillings from 0 to {MAX_BALANCE:,}")
     return value
 
 
@@ -301,8 +303,8 @@ class Settings(msgspec.Struct, frozen=True):
 # the field named, as the command line's parser stops a flag, instead of failing later (a
 # customer_balance="lots" answered 500 on the first ledger read)
 _NUMBERS: dict[str, tuple[float, float, bool]] = {
-    "port": (0, 65535, True), "customer_balance": (0, math.inf, True),
-    "business_balance": (0, math.inf, True), "journal_size": (1, math.inf, True),
+    "port": (0, 65535, True), "customer_balance": (0, MAX_BALANCE, True),
+    "business_balance": (0, MAX_BALANCE, True), "journal_size": (1, math.inf, True),
     "max_body_bytes": (1, math.inf, True), "rate_limit": (1, math.inf, True),
     "seed": (-math.inf, math.inf, True), "time_scale": (0, MAX_TIME_SCALE, False),
     "c2b_validation_timeout": (0, math.inf, False), "callback_timeout": (0, math.inf, False),
@@ -318,8 +320,12 @@ def _check_numbers(settings: Settings) -> None:
         value = getattr(settings, name)
         if value is None and name in _MAY_BE_NONE:
             continue
+        ok = not isinstance(value, bool)
+        if ok and whole and not isinstance(value, int) and hasattr(value, "__index__"):
+            value = operator.index(value)  # numpy's integers, say: kept as a plain int
+            force_setattr(settings, name, value)
         kind = (int,) if whole else (int, float)
-        ok = isinstance(value, kind) and not isinstance(value, bool)
+        ok = ok and isinstance(value, kind)
         if ok and not whole:
             ok = math.isfinite(value)
         if ok:
@@ -329,7 +335,7 @@ def _check_numbers(settings: Settings) -> None:
             if name in _POSITIVE:
                 bounds = " > 0"
             elif high < math.inf:
-                bounds = f" from {low:g} to {high:g}"
+                bounds = f" from {low:g} to {high:,}" if whole else f" from {low:g} to {high:g}"
             else:
                 bounds = f" >= {low:g}" if low > -math.inf else ""
             raise ValueError(f"{name} must be {what}{bounds}, got {value!r}")

@@ -180,13 +180,16 @@ def test_settings_replace_is_a_checked_copy_and_every_flag_has_its_field() -> No
 
 
 @pytest.mark.parametrize(("field", "value", "said"), [
-    ("port", 99999, "port must be a whole number from 0 to 65535, got 99999"),
-    ("customer_balance", "lots", "customer_balance must be a whole number >= 0, got 'lots'"),
+    ("port", 99999, "port must be a whole number from 0 to 65,535, got 99999"),
+    ("customer_balance", 10**13,
+     "customer_balance must be a whole number from 0 to 1,000,000,000,000, got 10000000000000"),
+    ("customer_balance", "lots",
+     "customer_balance must be a whole number from 0 to 1,000,000,000,000, got 'lots'"),
     ("seed", "x", "seed must be a whole number, got 'x'"),
     ("time_scale", float("nan"), "time_scale must be a number from 0 to 1000, got nan"),
     ("callback_timeout", 0, "callback_timeout must be a number > 0, got 0"),
     ("journal_size", 1.5, "journal_size must be a whole number >= 1, got 1.5"),
-    ("port", True, "port must be a whole number from 0 to 65535, got True"),
+    ("port", True, "port must be a whole number from 0 to 65,535, got True"),
 ])
 def test_settings_refuse_a_wrong_number_naming_the_field(field: str, value: object,
                                                          said: str) -> None:
@@ -199,3 +202,14 @@ def test_settings_refuse_a_wrong_number_naming_the_field(field: str, value: obje
     assert str(exc.value) == said
     with pytest.raises(ValueError):
         Settings().replace(**{field: value})
+
+
+def test_settings_take_any_integer_type_as_a_plain_int() -> None:
+    from emulator.config import Settings
+
+    class NumpyLike:  # numpy.int64 and friends: integers by __index__, not int subclasses
+        def __index__(self) -> int:
+            return 42
+
+    settings = Settings(seed=NumpyLike(), customer_balance=NumpyLike())  # type: ignore[arg-type]
+    assert (type(settings.seed), settings.seed, settings.customer_balance) == (int, 42, 42)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -382,8 +383,9 @@ def test_console_script_reports_no_server() -> None:
         timeout=60,
     )
     assert done.returncode == 1
-    # the command as typed: a virtualenv's bin/ is often not on PATH
-    assert f"no emulator at {url} (start it with: {console_script()})" in done.stderr
+    # the command by the path it ran from: a virtualenv's bin/ is often not on PATH
+    assert f"no emulator at {url} (start it with: {shlex.quote(str(console_script()))})" \
+        in done.stderr
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from emulator.admin.auth import AdminError, guard, read_body
 from emulator.admin.numbers import query_limit
+from emulator.config import MAX_BALANCE
 from emulator.ledger.book import LedgerError
 from emulator.ledger.models import Account, Business, Customer, Entry
 from emulator.ledger.money import cents, shillings
@@ -46,7 +47,6 @@ def entry_view(e: Entry) -> dict[str, Any]:
             "business_balance": shillings(e.business_balance), "reference": e.reference}
 
 
-MAX_BALANCE = 10**12  # shillings: a trillion is more than any test needs, and keeps numbers sane
 
 
 def _amount(data: dict[str, Any], key: str = "balance") -> int:

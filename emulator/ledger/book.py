@@ -73,11 +73,10 @@ class Ledger:
 
     def business(self, shortcode: str) -> Business | None:
         """The business, opened at its opening balances on first use; None when unknown."""
-        found = self.businesses.get(shortcode)
-        if found is not None:
-            return found
-        kind = self._kind(shortcode)
-        return None if kind is None else self._open(shortcode, kind)
+        found = self.peek_business(shortcode)
+        if found is not None and self.businesses.get(shortcode) is None:
+            self.businesses.add(found)
+        return found
 
     def peek_business(self, shortcode: str) -> Business | None:
         """The business as it stands, or as it would open; opens nothing (a view's read)."""

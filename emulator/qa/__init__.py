@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -59,10 +60,10 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
 
 
 def _command() -> str:
-    """The command as it was typed when that was `daraja-emulator` by a path (a virtualenv's
-    bin/ is often not on PATH), else its bare name."""
-    typed = sys.argv[0] if sys.argv else ""
-    return typed if os.path.basename(typed) == "daraja-emulator" else "daraja-emulator"
+    """`daraja-emulator` by the path it ran from (a virtualenv's bin/ is often not on PATH),
+    quoted for a shell; else its bare name."""
+    ran = sys.argv[0] if sys.argv else ""
+    return shlex.quote(ran) if os.path.basename(ran) == "daraja-emulator" else "daraja-emulator"
 
 
 def _refusal(emu: EmulatorHandle, url: str, exc: AdminAPIError) -> str:
