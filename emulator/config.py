@@ -299,20 +299,18 @@ class Settings(msgspec.Struct, frozen=True):
             force_setattr(self, name, tuple(host_name(h) for h in getattr(self, name)))
 
 
-# numeric settings: (smallest, largest, whole number?); a wrong value stops Settings(...) with
-# the field named, as the command line's parser stops a flag, instead of failing later (a
-# customer_balance="lots" answered 500 on the first ledger read)
-_NUMBERS: dict[str, tuple[float, float, bool]] = {
+# numeric settings: (smallest, largest, whole number?), smallest None for "above 0"; a wrong
+# value stops Settings(...) with the field named, as the command line's parser stops a flag,
+# instead of failing later (a customer_balance="lots" answered 500 on the first ledger read)
+_NUMBERS: dict[str, tuple[float | None, float, bool]] = {
     "port": (0, 65535, True), "customer_balance": (0, MAX_BALANCE, True),
     "business_balance": (0, MAX_BALANCE, True), "journal_size": (1, math.inf, True),
     "max_body_bytes": (1, math.inf, True), "rate_limit": (1, math.inf, True),
     "seed": (-math.inf, math.inf, True), "time_scale": (0, MAX_TIME_SCALE, False),
-    "c2b_validation_timeout": (0, math.inf, False), "callback_timeout": (0, math.inf, False),
-    "body_timeout": (0, math.inf, False), "token_lifetime": (0, math.inf, False),
+    "c2b_validation_timeout": (None, math.inf, False), "callback_timeout": (None, math.inf, False),
+    "body_timeout": (None, math.inf, False), "token_lifetime": (None, math.inf, False),
 }
 _MAY_BE_NONE = frozenset({"rate_limit", "seed"})
-_POSITIVE = frozenset({"c2b_validation_timeout", "callback_timeout", "body_timeout",
-                       "token_lifetime"})
 
 
 def _check_numbers(settings: Settings) -> None:
@@ -320,25 +318,23 @@ def _check_numbers(settings: Settings) -> None:
         value = getattr(settings, name)
         if value is None and name in _MAY_BE_NONE:
             continue
-        ok = not isinstance(value, bool)
-        if ok and whole and not isinstance(value, int) and hasattr(value, "__index__"):
+        if whole and not isinstance(value, int) and hasattr(value, "__index__"):
             value = operator.index(value)  # numpy's integers, say: kept as a plain int
             force_setattr(settings, name, value)
-        kind = (int,) if whole else (int, float)
-        ok = ok and isinstance(value, kind)
-        if ok and not whole:
-            ok = math.isfinite(value)
-        if ok:
-            ok = low <= value <= high and not (name in _POSITIVE and value <= 0)
-        if not ok:
-            what = "a whole number" if whole else "a number"
-            if name in _POSITIVE:
-                bounds = " > 0"
-            elif high < math.inf:
-                bounds = f" from {low:g} to {high:,}" if whole else f" from {low:g} to {high:g}"
-            else:
-                bounds = f" >= {low:g}" if low > -math.inf else ""
-            raise ValueError(f"{name} must be {what}{bounds}, got {value!r}")
+        number = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+        if not (number and (whole or math.isfinite(value)) and value <= high
+                and (value > 0 if low is None else value >= low)):
+            raise ValueError(f"{name} must be {_described(low, high, whole)}, got {value!r}")
+
+
+def _described(low: float | None, high: float, whole: bool) -> str:
+    """'a whole number from 0 to 65,535', 'a number > 0', ...: what _NUMBERS asks."""
+    what = "a whole number" if whole else "a number"
+    if low is None:
+        return f"{what} > 0"
+    if high < math.inf:
+        return f"{what} from {low:g} to {high:,}" if whole else f"{what} from {low:g} to {high:g}"
+    return f"{what} >= {low:g}" if low > -math.inf else what
 
 
 def _flags() -> dict[str, dict[str, Any]]:
