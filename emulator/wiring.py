@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -17,15 +18,10 @@ from emulator.config import SANDBOX_SHORTCODE, Settings
 from emulator.daraja import b2b as b2b_api
 from emulator.daraja import b2c as b2c_api
 from emulator.daraja import balance as balance_api
+from emulator.daraja import c2b as c2b_api
 from emulator.daraja import qr as qr_api
 from emulator.daraja import reversal as reversal_api
 from emulator.daraja import txstatus as txstatus_api
-from emulator.daraja.c2b import routes as c2b_routes
-from emulator.daraja.c2b.codec import PaymentCodec, RegistrationCodec
-from emulator.daraja.c2b.lifecycle import C2BLifecycle
-from emulator.daraja.c2b.models import Payment as C2BPayment
-from emulator.daraja.c2b.models import Registration
-from emulator.daraja.c2b.rules import C2BBackend
 from emulator.daraja.oauth import routes as oauth_routes
 from emulator.daraja.oauth.backend import OAuthBackend
 from emulator.daraja.stk import routes as stk_routes
@@ -51,6 +47,8 @@ from emulator.scenario.engine import ScenarioSet
 from emulator.scenario.loader import load_scenarios
 
 if TYPE_CHECKING:
+    from emulator.daraja.c2b.lifecycle import C2BLifecycle
+    from emulator.daraja.c2b.rules import C2BBackend
     from emulator.daraja.initiator.lifecycle import InitiatorLifecycle
     from emulator.daraja.initiator.service import InitiatorService
     from emulator.daraja.qr.rules import QrBackend
@@ -81,10 +79,11 @@ def build_ledger(settings: Settings, state_file: StateFile | None) -> Ledger:
 
 class StkOnLedger:
     """STK's Settlement: the ledger moves a successful push's money, and a shortcode with
-    registered C2B URLs gets its confirmation (the same receipt), unless turned off."""
+    registered C2B URLs gets its confirmation (the same receipt) through `confirm`, unless
+    turned off (None)."""
 
-    def __init__(self, ledger: Ledger, c2b: C2BLifecycle, confirm: bool) -> None:
-        self._ledger, self._c2b, self._confirm = ledger, c2b, confirm
+    def __init__(self, ledger: Ledger, confirm: Callable[[Entry, bool], None] | None) -> None:
+        self._ledger, self._confirm = ledger, confirm
 
     def settle(self, payment: Payment) -> bool:
         try:
@@ -98,8 +97,8 @@ class StkOnLedger:
         except LedgerError as exc:  # a shortcode the book does not know: the push still pays
             log.warning("STK %s not booked: %s", payment.receipt, exc)
             return True
-        if self._confirm:
-            self._c2b.stk_paid(entry, payment.buy_goods)
+        if self._confirm is not None:
+            self._confirm(entry, payment.buy_goods)
         return True
 
 
@@ -131,7 +130,38 @@ class Emulator:
         self.faults = FaultGate(FaultBook(settings.rate_limit), self.clock, self.events,
                                 self.oauth.consumer_of, self._fault_for)
         self.ledger = build_ledger(settings, self.state_file)
-        self.c2b = C2BBackend(
+        self.stk = StkBackend(
+            Records[Transaction](TransactionCodec(), settings.journal_size, self.state_file),
+            self.ids,
+            lambda: self.scenarios,
+            settings.shortcodes,
+            legacy_pending=settings.pending_query == "legacy",
+            settlement=StkOnLedger(
+                self.ledger, None if settings.no_stk_confirmation else self._stk_paid),
+        )
+        self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
+                                      settings.time_scale)
+        # C2B, Dynamic QR and the initiator APIs are built on first use (see kernel/lazy.py), except
+        # that strict credentials make their RSA key pair now: without cryptography installed,
+        # start-up stops with the reason instead of every initiator request answering 500
+        if settings.strict_credentials:
+            self.initiators  # noqa: B018 - built for its side effects
+
+    def _built(self, name: str) -> bool:
+        """Whether a family built on first use (c2b, c2b_lifecycle, qr, initiators,
+        initiator_lifecycle) exists."""
+        return name in self.__dict__
+
+    @cached_property
+    def c2b(self) -> C2BBackend:
+        """C2B's URL registrations and payments, on the ledger."""
+        from emulator.daraja.c2b.codec import PaymentCodec, RegistrationCodec
+        from emulator.daraja.c2b.models import Payment as C2BPayment
+        from emulator.daraja.c2b.models import Registration
+        from emulator.daraja.c2b.rules import C2BBackend
+
+        settings = self.settings
+        return C2BBackend(
             Records[Registration](RegistrationCodec(), settings.journal_size, self.state_file),
             Records[C2BPayment](PaymentCodec(), settings.journal_size, self.state_file),
             self.ledger,
@@ -140,33 +170,33 @@ class Emulator:
             stk_only=frozenset({SANDBOX_SHORTCODE}),
             register_once=settings.c2b_register_once,
         )
-        validation = Delivery(self.clock, settings.c2b_validation_timeout,
-                              settings.callback_host_map,
-                              allow=frozenset(settings.callback_allow) or None)
-        self.c2b_lifecycle = C2BLifecycle(self.c2b, self.delivery, validation, self.clock,
-                                          self.events, lambda: self.time_scale,
-                                          settings.c2b_names)
-        self.stk = StkBackend(
-            Records[Transaction](TransactionCodec(), settings.journal_size, self.state_file),
-            self.ids,
-            lambda: self.scenarios,
-            settings.shortcodes,
-            legacy_pending=settings.pending_query == "legacy",
-            settlement=StkOnLedger(self.ledger, self.c2b_lifecycle,
-                                   not settings.no_stk_confirmation),
-        )
-        self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
-                                      settings.time_scale)
-        self._validation_delivery = validation
-        # Dynamic QR and the initiator APIs are built on first use (see kernel/lazy.py), except
-        # that strict credentials make their RSA key pair now: without cryptography installed,
-        # start-up stops with the reason instead of every initiator request answering 500
-        if settings.strict_credentials:
-            self.initiators  # noqa: B018 - built for its side effects
 
-    def _built(self, name: str) -> bool:
-        """Whether a family built on first use (qr, initiators, initiator_lifecycle) exists."""
-        return name in self.__dict__
+    @cached_property
+    def c2b_lifecycle(self) -> C2BLifecycle:
+        """C2B's validation and confirmation POSTs; validation has a Delivery of its own (its
+        own timeout)."""
+        from emulator.daraja.c2b.lifecycle import C2BLifecycle
+
+        settings = self.settings
+        return C2BLifecycle(self.c2b, self.delivery, self._validation_delivery, self.clock,
+                            self.events, lambda: self.time_scale, settings.c2b_names)
+
+    @cached_property
+    def _validation_delivery(self) -> Delivery:
+        settings = self.settings
+        return Delivery(self.clock, settings.c2b_validation_timeout, settings.callback_host_map,
+                        allow=frozenset(settings.callback_allow) or None)
+
+    def _stk_paid(self, entry: Entry, till: bool) -> None:
+        """A push paid a shortcode: its C2B confirmation if the shortcode registered URLs, which
+        takes a C2B request first (or a state file, which builds C2B at start-up)."""
+        if self._built("c2b"):
+            self.c2b_lifecycle.stk_paid(entry, till)
+
+    def business_paid(self, entry: Entry, till: bool) -> None:
+        """B2B's PayeeNotice: a B2B payment paid a shortcode, told to C2B as a push is."""
+        if self._built("c2b"):
+            self.c2b_lifecycle.business_paid(entry, till)
 
     @cached_property
     def qr(self) -> QrBackend:
@@ -194,7 +224,7 @@ class Emulator:
         settings = self.settings
         apis: dict[str, Api] = {
             "b2c": B2CApi(self.ledger, self.ids),
-            "b2b": B2BApi(self.ledger, self.ids, self.c2b_lifecycle),
+            "b2b": B2BApi(self.ledger, self.ids, self),
             "reversal": ReversalApi(self.ledger, self.ids),
             "txstatus": TxStatusApi(self.ledger, self.ids),
             "balance": BalanceApi(self.ledger, self.ids),
@@ -218,12 +248,18 @@ class Emulator:
             *stk_routes.routes(self.stk, self.lifecycle, self.oauth, self.web, self.faults,
                                require_https=self.settings.require_https,
                                query_wording=self.settings.query_wording),
-            *c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web, self.faults),
+            *LazyRoutes(self._c2b_routes).routes(c2b_api.PATHS),
             *LazyRoutes(self._qr_routes).routes(qr_api.PATHS),
             *LazyRoutes(self._initiator_routes).routes(
                 [*b2c_api.PATHS, *b2b_api.PATHS, *reversal_api.PATHS, *txstatus_api.PATHS,
                  *balance_api.PATHS]),
         ]
+
+    def _c2b_routes(self) -> list[BaseRoute]:
+        from emulator.daraja.c2b import routes as c2b_routes
+
+        return c2b_routes.routes(self.c2b, self.c2b_lifecycle, self.oauth, self.web,
+                                 self.faults)
 
     def _qr_routes(self) -> list[BaseRoute]:
         from emulator.daraja.qr import routes as qr_routes
@@ -278,7 +314,7 @@ class Emulator:
         self.initiators.restore(jobs)
         self.initiator_lifecycle.restore(jobs)
         # nothing posts before this returns (the loop is ours); the port opens just after
-        for delivery in (self.delivery, self._validation_delivery):
+        for delivery in (self.delivery, self._validation_delivery):  # both built by now
             delivery.hold(RESTART_GRACE)
         return sum(not t.is_final for t in txns)
 
@@ -302,8 +338,10 @@ class Emulator:
         registrations, the default scenario and the rate limit stay."""
         self.lifecycle.reset()
         self.stk.reset()
-        self.c2b_lifecycle.reset()
-        self.c2b.reset()
+        if self._built("c2b_lifecycle"):
+            self.c2b_lifecycle.reset()
+        if self._built("c2b"):
+            self.c2b.reset()
         if self._built("qr"):
             self.qr.reset()
         if self._built("initiator_lifecycle"):
@@ -318,13 +356,16 @@ class Emulator:
 
     async def aclose(self) -> None:
         await self.lifecycle.drain()
-        await self.c2b_lifecycle.drain()
+        if self._built("c2b_lifecycle"):
+            await self.c2b_lifecycle.drain()
         if self._built("initiator_lifecycle"):
             await self.initiator_lifecycle.drain()
             self.initiator_lifecycle.reset()
         self.lifecycle.reset()
-        self.c2b_lifecycle.reset()
+        if self._built("c2b_lifecycle"):
+            self.c2b_lifecycle.reset()
         await self.delivery.aclose()
-        await self._validation_delivery.aclose()
+        if self._built("_validation_delivery"):
+            await self._validation_delivery.aclose()
         if self.state_file is not None:
             self.state_file.close()

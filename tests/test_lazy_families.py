@@ -1,23 +1,27 @@
-"""Dynamic QR and the initiator APIs are built on their first request (kernel/lazy.py): until
+"""C2B, Dynamic QR and the initiator APIs are built on their first request (kernel/lazy.py): until
 then their paths still answer as Daraja does (405, 404 beside them), and once built they serve
 as if built at start-up. Real servers, real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from emulator.config import Settings
-from emulator.daraja import b2b, b2c, balance, qr, reversal, txstatus
+from emulator.daraja import b2b, b2c, balance, c2b, qr, reversal, txstatus
 from emulator.testing import EmulatorServer
 from tests import initiator_client
-from tests.helpers import CallbackReceiver, Daraja
+from tests.c2b_receiver import MerchantReceiver
+from tests.helpers import CallbackReceiver, Daraja, password
 
-LAZY = ("qr", "initiators", "initiator_lifecycle")
+LAZY = ("c2b", "c2b_lifecycle", "qr", "initiators", "initiator_lifecycle")
+INITIATORS = {"initiators", "initiator_lifecycle"}
 
 
 @pytest.fixture
@@ -50,7 +54,7 @@ def test_a_wrong_method_is_405_before_and_after_building(server: EmulatorServer)
     assert built(server) == set()
     first = httpx.post(url, json={})  # no token: answered by the family, which it builds
     assert first.status_code == 404 and first.json()["errorCode"] == "404.001.03"
-    assert built(server) == {"initiators", "initiator_lifecycle"}
+    assert built(server) == INITIATORS
     after = httpx.get(url)
     assert (before.status_code, before.headers.get("allow")) == (405, "POST")
     assert (after.status_code, after.headers.get("allow")) == (405, "POST")
@@ -67,18 +71,52 @@ def test_the_first_request_builds_its_group_and_is_answered(
                               json=initiator_client.body("balance", receiver))
     assert answer.status_code == 200, answer.text
     assert answer.json()["ResponseCode"] == "0"
-    assert built(server) == set(LAZY)
+    assert built(server) == {"qr"} | INITIATORS  # B2B tells C2B of a payee only once built
+
+
+def test_c2b_is_built_by_its_first_request_and_then_confirms_pushes(
+    receiver: CallbackReceiver,
+) -> None:
+    """A push before any C2B request builds nothing (no shortcode can have registered URLs
+    yet); once a shortcode registers, a push to it is confirmed there as always."""
+    settings = Settings(time_scale=0, seed=3, shortcodes={"600100": "pk"})
+    merchant = MerchantReceiver()
+    with EmulatorServer(settings) as running, contextlib.closing(merchant):
+        shop = Daraja(running.url, receiver.url("/lazy-c2b"))
+
+        def push() -> str:
+            ts = datetime.now().strftime("%Y%m%d%H%M%S")
+            r = shop.push(BusinessShortCode="600100", PartyB="600100", Timestamp=ts,
+                          Password=password(ts, "600100", "pk"))
+            assert r.status_code == 200, r.text
+            [callback] = receiver.wait(r.json()["CheckoutRequestID"])
+            items = callback["Body"]["stkCallback"]["CallbackMetadata"]["Item"]
+            return next(i["Value"] for i in items if i["Name"] == "MpesaReceiptNumber")
+
+        push()
+        assert built(running) == set()
+        registered = shop.http.post(c2b.REGISTER_PATHS[0], headers=shop.auth(), json={
+            "ShortCode": "600100", "ResponseType": "Completed",
+            "ConfirmationURL": merchant.url("/confirm")})
+        assert registered.status_code == 200, registered.text
+        assert built(running) == {"c2b", "c2b_lifecycle"}
+        receipt = push()
+        [confirmation] = merchant.wait("/confirm", trans_id=receipt)
+        assert confirmation["TransAmount"] == "1.00"
+        shop.http.close()
 
 
 def test_the_declared_paths_are_the_families_routes(server: EmulatorServer) -> None:
     emu = server.emulator
+    c2b_paths = [route.path for route in emu._c2b_routes()]
+    assert c2b_paths == list(c2b.PATHS)
     qr_paths = [route.path for route in emu._qr_routes()]
     initiator_paths = [route.path for route in emu._initiator_routes()]
     assert qr_paths == list(qr.PATHS)
     assert initiator_paths == [*b2c.PATHS, *b2b.PATHS, *reversal.PATHS, *txstatus.PATHS,
                                *balance.PATHS]
     served = {getattr(route, "path", None) for route in server.app.routes}
-    assert set(qr_paths + initiator_paths) <= served
+    assert set(c2b_paths + qr_paths + initiator_paths) <= served
 
 
 def test_a_state_file_builds_them_at_start_up(tmp_path: Path) -> None:

@@ -62,8 +62,8 @@ def test_serving_imports_only_what_serving_needs() -> None:
     loaded = roots(modules)
     assert "h11" not in loaded  # the callback client's parser where httptools is missing
     assert "yaml" not in loaded  # the bundled scenarios come from their snapshot
-    # Dynamic QR and the initiator APIs are built on their first request (kernel/lazy.py)
-    assert not {m for m in modules if m.startswith(("emulator.daraja.qr.",
+    # C2B, Dynamic QR and the initiator APIs are built on their first request (kernel/lazy.py)
+    assert not {m for m in modules if m.startswith(("emulator.daraja.c2b.", "emulator.daraja.qr.",
                                                      "emulator.daraja.initiator"))}
     assert "segno" not in loaded  # Dynamic QR's image: made on the first code
     assert "sqlite3" not in loaded  # the --state file

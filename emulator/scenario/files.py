@@ -3,19 +3,28 @@ imports the YAML reader (reader.py) only then."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from emulator.scenario.errors import ScenarioError
 from emulator.scenario.model import Loaded
 
-__all__ = ["bundled_dir", "read_dir", "read_file", "scenario_files", "source_name"]
+__all__ = ["bundled_dir", "read_dir", "read_file", "scenario_files", "scenario_names",
+           "source_name"]
+
+
+def scenario_names(folder: Path) -> list[str]:
+    """The names of a folder's scenario files in load order (by name); one scandir, so the
+    snapshot's check at every start-up makes no Path or stat per file."""
+    with os.scandir(folder) as entries:
+        return sorted(entry.name for entry in entries
+                      if os.path.splitext(entry.name)[1] in (".yaml", ".yml") and entry.is_file())
 
 
 def scenario_files(folder: Path) -> list[Path]:
     """The scenario files of a folder in load order (by name)."""
-    files = [p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return sorted(files, key=lambda p: p.name)
+    return [folder / name for name in scenario_names(folder)]
 
 
 def source_name(path: Path, bundled: bool, folder: Path | None = None) -> str:

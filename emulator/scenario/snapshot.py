@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ import msgspec
 from msgspec.structs import replace
 
 from emulator.scenario.errors import ScenarioError
-from emulator.scenario.files import bundled_dir, read_dir, scenario_files
+from emulator.scenario.files import bundled_dir, read_dir, scenario_names
 from emulator.scenario.model import Loaded
 
 # what turns a YAML file into a Loaded scenario: a change to any of them can change the result
@@ -38,14 +39,16 @@ SNAPSHOT = Path(__file__).with_name("bundled.py")
 
 def key(folder: Path) -> str | None:
     """A digest of the folder's scenario files and of the reading code; None when one of them
-    cannot be read (the loader then reads the YAML and reports what is wrong)."""
-    package = Path(__file__).resolve().parents[1]
+    cannot be read (the loader then reads the YAML and reports what is wrong). Plain os calls:
+    this runs at every start-up, over some 60 files."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     digest = hashlib.blake2b(digest_size=16)
     try:
-        named = [(f"code:{rel}", package / rel) for rel in READERS]
-        named += [(f"file:{p.name}", p) for p in scenario_files(folder)]
+        named = [(f"code:{rel}", os.path.join(package, rel)) for rel in READERS]
+        named += [(f"file:{name}", os.path.join(folder, name)) for name in scenario_names(folder)]
         for name, path in named:
-            data = path.read_bytes().replace(b"\r\n", b"\n")  # a checkout's line endings
+            with open(path, "rb") as file:
+                data = file.read().replace(b"\r\n", b"\n")  # a checkout's line endings
             digest.update(f"{name}\0{len(data)}\0".encode())
             digest.update(data)
     except OSError:
@@ -61,7 +64,8 @@ def read(folder: Path) -> list[Loaded] | None:
         return None
     if bundled.KEY != key(folder):
         return None
-    return [replace(loaded, path=str(folder / name)) for name, loaded in bundled.LOADED]
+    base = str(folder)
+    return [replace(loaded, path=os.path.join(base, name)) for name, loaded in bundled.LOADED]
 
 
 class _Writer:

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from emulator.daraja.c2b import wire
+from emulator.daraja.c2b import REGISTER_PATHS, SIMULATE_PATHS, wire
 from emulator.daraja.c2b.lifecycle import C2BLifecycle
 from emulator.daraja.c2b.models import Refused, Version
 from emulator.daraja.c2b.rules import C2BBackend
@@ -67,9 +67,9 @@ def routes(
         web.log(request, 200, f"{p.trans_id}: {p.phone} pays {p.shortcode} KES {p.amount}")
         return DarajaJSON(wire.simulate_ack(p.originator_id))
 
+    v1_register, v2_register = REGISTER_PATHS
     return [
-        Route("/mpesa/c2b/v1/registerurl", register("v1"), methods=["POST"]),
-        Route("/mpesa/c2b/v2/registerurl", register("v2"), methods=["POST"]),
-        Route("/mpesa/c2b/v1/simulate", simulate, methods=["POST"]),
-        Route("/mpesa/c2b/v2/simulate", simulate, methods=["POST"]),
+        Route(v1_register, register("v1"), methods=["POST"]),
+        Route(v2_register, register("v2"), methods=["POST"]),
+        *(Route(path, simulate, methods=["POST"]) for path in SIMULATE_PATHS),
     ]
