@@ -775,8 +775,11 @@ class Bench:
                 ceiling = f"{self.ceiling_stack.loop} + {self.ceiling_stack.http}"
                 row = f"{label}: ceiling req/s (bare Starlette, {ceiling})"
                 self.put(row, stack, f"{c_rps:,.0f}")
+            # the goal is the request path's: at time scale 0 each push also posts its callback
+            # (two HTTP exchanges in the process), which the plain row shows without a goal
+            goal = "goal ≥ 0.70" if target == "deferred" else "with its callback: no goal"
             self.put(
-                f"{label}: ratio to ceiling, median of pairs (goal ≥ 0.70)",
+                f"{label}: ratio to ceiling, median of pairs ({goal})",
                 stack,
                 spread(ratios[label]),
             )
