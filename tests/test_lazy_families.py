@@ -147,11 +147,13 @@ def test_every_admin_group_is_imported_by_its_first_request(server: EmulatorServ
     later = [route for route in server.app.routes if isinstance(getattr(route, "app", None), Later)]
     assert {route.app.module for route in later} == {
         f"emulator.admin.{name}" for name in
-        ("inbox", "faults", "ledger", "c2b", "qr", "initiators", "dashboard", "openapi")}
+        ("core", "inbox", "faults", "ledger", "c2b", "qr", "initiators", "dashboard", "openapi")}
     url = server.url
     wrong = httpx.put(f"{url}/_emulator/c2b/payments")
     assert (wrong.status_code, set(wrong.headers["allow"].split(", "))) == (405, {"GET", "HEAD"})
-    for path in ("/_emulator/c2b/payments", "/_emulator/ledger/businesses", "/_emulator/faults",
+    for path in ("/_emulator/transactions", "/_emulator/scenarios", "/_emulator/queue",
+                 "/_emulator/time", "/_emulator/c2b/payments", "/_emulator/ledger/businesses",
+                 "/_emulator/faults",
                  "/_emulator/requests", "/_emulator/qr", "/_emulator/initiators/results",
                  "/_emulator/inbox/shop", "/_emulator/openapi.json", "/_emulator/dashboard/"):
         assert httpx.get(f"{url}{path}").status_code == 200, path

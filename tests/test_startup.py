@@ -72,10 +72,9 @@ def test_serving_imports_only_what_serving_needs() -> None:
     assert "faker" not in loaded  # customers' names: faker is loaded for the first one
     assert "httpx" not in loaded and "emulator.qa" not in modules  # the subcommands' client
     assert "uvicorn.protocols.websockets.auto" not in modules
-    # the admin API's groups are imported by their first request (kernel/lazy.py Later)
+    # every admin handler but health is imported by its first request (kernel/lazy.py Later)
     assert {m for m in modules if m.startswith("emulator.admin.")} == {
-        "emulator.admin.auth", "emulator.admin.guard", "emulator.admin.numbers",
-        "emulator.admin.routes", "emulator.admin.views"}
+        "emulator.admin.auth", "emulator.admin.guard", "emulator.admin.routes"}
     assert "starlette.staticfiles" not in modules
     assert "emulator.kernel.httppost" not in modules  # the callback client: the first post
     assert "emulator.faults.responses" not in modules  # the first fault answered
