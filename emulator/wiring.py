@@ -102,6 +102,27 @@ class StkOnLedger:
         return True
 
 
+class C2BNotices:
+    """C2B's confirmations of payments other families make (an STK push, B2B's PayeeNotice) to
+    a shortcode with registered URLs. C2B is built on its first request (or by a state file's
+    restore), and before that no shortcode can have registered any: nothing to tell until then."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    def _lifecycle(self) -> C2BLifecycle | None:
+        emulator = self._emulator
+        return emulator.c2b_lifecycle if emulator._built("c2b_lifecycle") else None
+
+    def stk_paid(self, entry: Entry, till: bool) -> None:
+        if (lifecycle := self._lifecycle()) is not None:
+            lifecycle.stk_paid(entry, till)
+
+    def business_paid(self, entry: Entry, till: bool) -> None:
+        if (lifecycle := self._lifecycle()) is not None:
+            lifecycle.business_paid(entry, till)
+
+
 def load_scenario_set(settings: Settings) -> ScenarioSet:
     """Bundled plus user scenarios; raises ScenarioError naming file, line and field."""
     scenarios = load_scenarios(settings.scenario_dirs, include_bundled=settings.bundled_scenarios)
@@ -130,6 +151,7 @@ class Emulator:
         self.faults = FaultGate(FaultBook(settings.rate_limit), self.clock, self.events,
                                 self.oauth.consumer_of, self._fault_for)
         self.ledger = build_ledger(settings, self.state_file)
+        self.notices = C2BNotices(self)
         self.stk = StkBackend(
             Records[Transaction](TransactionCodec(), settings.journal_size, self.state_file),
             self.ids,
@@ -137,7 +159,7 @@ class Emulator:
             settings.shortcodes,
             legacy_pending=settings.pending_query == "legacy",
             settlement=StkOnLedger(
-                self.ledger, None if settings.no_stk_confirmation else self._stk_paid),
+                self.ledger, None if settings.no_stk_confirmation else self.notices.stk_paid),
         )
         self.lifecycle = StkLifecycle(self.stk, self.delivery, self.clock, self.events,
                                       settings.time_scale)
@@ -187,16 +209,6 @@ class Emulator:
         return Delivery(self.clock, settings.c2b_validation_timeout, settings.callback_host_map,
                         allow=frozenset(settings.callback_allow) or None)
 
-    def _stk_paid(self, entry: Entry, till: bool) -> None:
-        """A push paid a shortcode: its C2B confirmation if the shortcode registered URLs, which
-        takes a C2B request first (or a state file, which builds C2B at start-up)."""
-        if self._built("c2b"):
-            self.c2b_lifecycle.stk_paid(entry, till)
-
-    def business_paid(self, entry: Entry, till: bool) -> None:
-        """B2B's PayeeNotice: a B2B payment paid a shortcode, told to C2B as a push is."""
-        if self._built("c2b"):
-            self.c2b_lifecycle.business_paid(entry, till)
 
     @cached_property
     def qr(self) -> QrBackend:
@@ -224,7 +236,7 @@ class Emulator:
         settings = self.settings
         apis: dict[str, Api] = {
             "b2c": B2CApi(self.ledger, self.ids),
-            "b2b": B2BApi(self.ledger, self.ids, self),
+            "b2b": B2BApi(self.ledger, self.ids, self.notices),
             "reversal": ReversalApi(self.ledger, self.ids),
             "txstatus": TxStatusApi(self.ledger, self.ids),
             "balance": BalanceApi(self.ledger, self.ids),

@@ -95,7 +95,7 @@ def test_c2b_is_built_by_its_first_request_and_then_confirms_pushes(
 
         push()
         assert built(running) == set()
-        registered = shop.http.post(c2b.REGISTER_PATHS[0], headers=shop.auth(), json={
+        registered = shop.http.post(c2b.REGISTER_PATHS["v1"], headers=shop.auth(), json={
             "ShortCode": "600100", "ResponseType": "Completed",
             "ConfirmationURL": merchant.url("/confirm")})
         assert registered.status_code == 200, registered.text

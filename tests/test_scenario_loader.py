@@ -638,3 +638,25 @@ def test_fuzz_text(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
 @given(data=st.one_of(nested, scenario_like))
 def test_fuzz_dumped_data(tmp_path_factory: pytest.TempPathFactory, data: object) -> None:
     load_or_error(tmp_path_factory.mktemp("fuzz"), yaml.safe_dump(data, allow_unicode=True))
+
+
+def test_a_folder_lists_as_pathlib_read_it(tmp_path: Path) -> None:
+    """The scandir listing keeps what `Path.suffix`/`Path.is_file()` said: an entry that cannot
+    be checked (a symlink loop, a link through a file) is skipped, not an error, and the suffix
+    is pathlib's (`..yaml` has one, `.yaml` none)."""
+    import os
+
+    from emulator.scenario.files import scenario_files, scenario_names
+
+    for name in ("b.yaml", "a.yml", "..yaml", ".yaml", "c.YAML", "d.yaml.bak", "e.json"):
+        (tmp_path / name).write_text("name: x\n")
+    (tmp_path / "sub.yaml").mkdir()
+    os.symlink("loop.yaml", tmp_path / "loop.yaml")
+    os.symlink("b.yaml/inside", tmp_path / "through.yaml")
+    os.symlink("missing", tmp_path / "dangling.yaml")
+    os.symlink("b.yaml", tmp_path / "link.yaml")
+    assert scenario_names(tmp_path) == ["..yaml", "a.yml", "b.yaml", "link.yaml"]
+    assert scenario_files(tmp_path) == [tmp_path / n for n in scenario_names(tmp_path)]
+    old = sorted((p for p in tmp_path.iterdir()
+                  if p.suffix in (".yaml", ".yml") and p.is_file()), key=lambda p: p.name)
+    assert scenario_files(tmp_path) == old

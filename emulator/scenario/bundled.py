@@ -4,7 +4,7 @@ do not edit. The loader uses them while KEY matches the files and the reading co
 from emulator.faults.model import FaultKind, FaultSpec
 from emulator.scenario.model import C2BSpec, Delay, Delivery, InitiatorSpec, Loaded, Match, ResultMode, Scenario, Validation
 
-KEY = 'a12a54d0ce40418718c42503ad2ee8f0'
+KEY = '0c7129e984bacdb33013a7d11be0572c'
 
 LOADED = [
     ('b2c-above-maximum.yaml', Loaded(scenario=Scenario(name='b2c-above-maximum', result_code='INITIATOR', result_desc='', delay=Delay(low=0.0, high=0.0), description='B2C: above the largest B2C amount.', match=Match(phones=frozenset({'254712000003'})), source='bundled: b2c-above-maximum.yaml', bundled=True, initiator=InitiatorSpec(result_code=3, result_desc='Declined due to limit rule: greater than the maximum transaction amount.', apis=frozenset({'b2c'}))), name_line=None, default_line=None, phones={'254712000003': (9, 'match.phones[0]')})),

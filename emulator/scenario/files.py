@@ -18,8 +18,20 @@ def scenario_names(folder: Path) -> list[str]:
     """The names of a folder's scenario files in load order (by name); one scandir, so the
     snapshot's check at every start-up makes no Path or stat per file."""
     with os.scandir(folder) as entries:
-        return sorted(entry.name for entry in entries
-                      if os.path.splitext(entry.name)[1] in (".yaml", ".yml") and entry.is_file())
+        return sorted(entry.name for entry in entries if _is_scenario_file(entry))
+
+
+def _is_scenario_file(entry: os.DirEntry[str]) -> bool:
+    """`Path.suffix in (".yaml", ".yml") and Path.is_file()`, as the folder was read before:
+    pathlib's suffix (`..yaml` has one, `.yaml` none), and an entry that cannot be checked (a
+    symlink loop, a link through a file) is no file rather than an error."""
+    dot = entry.name.rfind(".")
+    if not 0 < dot < len(entry.name) - 1 or entry.name[dot:] not in (".yaml", ".yml"):
+        return False
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def scenario_files(folder: Path) -> list[Path]:

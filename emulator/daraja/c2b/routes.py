@@ -67,9 +67,8 @@ def routes(
         web.log(request, 200, f"{p.trans_id}: {p.phone} pays {p.shortcode} KES {p.amount}")
         return DarajaJSON(wire.simulate_ack(p.originator_id))
 
-    v1_register, v2_register = REGISTER_PATHS
     return [
-        Route(v1_register, register("v1"), methods=["POST"]),
-        Route(v2_register, register("v2"), methods=["POST"]),
+        *(Route(path, register(version), methods=["POST"])
+          for version, path in REGISTER_PATHS.items()),
         *(Route(path, simulate, methods=["POST"]) for path in SIMULATE_PATHS),
     ]
